@@ -1,0 +1,173 @@
+"""The Faust application of one pipeline: its topics, tables and agents, wired around pure functions."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import faust
+from faust.types import EventT
+
+from agents.faust_consumer import register_transport
+from agents.routing import RoutingResult, read_envelope, route_event
+from agents.settings import WorkerSettings
+from agents.tables import declare_tables
+from agents.tracking import delivery_status, fold_receipt
+from schemas import headers as h
+from schemas.config import Pipeline
+from schemas.envelope import CODEC_AVRO, CODEC_JSON
+from schemas.errors import DecodeError
+from schemas.ids import idempotency_key
+from schemas.metrics import Metrics, process_metrics
+from schemas.records import DeadLetter, Receipt
+
+log = logging.getLogger("eis.worker")
+
+
+def _header(headers: Any, name: str) -> str | None:
+    for key, value in (headers.items() if isinstance(headers, dict) else headers or ()):
+        if key == name:
+            return value.decode() if isinstance(value, bytes) else value
+    return None
+
+
+def create_app(pipeline: Pipeline, settings: WorkerSettings, metrics: Metrics | None = None) -> faust.App:
+    """Build the worker app: router agent, tracker agent and table, lookup and metrics pages."""
+    metrics = metrics or process_metrics()
+    scheme = register_transport(settings.fetch_max_wait_ms)
+    app = faust.App(
+        f"eis-worker-{pipeline.service}",
+        broker=f"{scheme}://{settings.bootstrap}",
+        store="memory://",
+        datadir=settings.data_dir,
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        web_bind=settings.web_host,
+        canonical_url=f"http://{settings.web_host}:{settings.web_port}",
+        key_serializer="raw",
+        value_serializer="raw",
+        topic_partitions=pipeline.partitions,
+        topic_replication_factor=pipeline.spec.kafka.replication_factor,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_rebalance_timeout=settings.rebalance_timeout_s,
+        broker_heartbeat_interval=settings.heartbeat_interval_s,
+        broker_request_timeout=max(30.0, settings.session_timeout_s * 2),
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        web_enabled=True,
+        # Faust acks an event when the agent moves past it; our agents await their outputs first.
+        processing_guarantee="at_least_once",
+    )
+    codec = CODEC_AVRO if pipeline.spec.kafka.encoding == "avro" else CODEC_JSON
+    tables = declare_tables(app, pipeline)
+    inbound = app.topic(*[pipeline.topics.inbound(s) for s in pipeline.source_ids],
+                        key_type=bytes, value_type=bytes)
+    receipts = app.topic(pipeline.topics.receipts, key_type=bytes, value_type=bytes)
+
+    async def produce_outputs(message: Any, result: RoutingResult) -> list[Any]:
+        futures = []
+        now = int(time.time() * 1000)
+        for routed in result.routed:
+            futures.append(await app.producer.send(
+                routed.destination.topic, message.key, routed.value, None, None, routed.headers))
+            pending = Receipt(
+                event_id=result.envelope.id, destination=routed.destination.id,
+                target=routed.destination.target, attempt=0, outcome="pending",
+                attempt_ms=0.0, latency_ms=float(now - result.envelope.received_at),
+                timestamp=now, idempotency_key=idempotency_key(result.envelope.id, routed.destination.id),
+            )
+            futures.append(await app.producer.send(
+                pipeline.topics.receipts, result.envelope.id.encode(), pending.encode(), None, None, None))
+            metrics.routed.labels(routed.destination.route, routed.destination.id).inc()
+        for failure in result.failures:
+            metrics.routing_failures.labels(failure.destination.id, failure.stage).inc()
+            futures.append(await app.producer.send(
+                failure.destination.dead_letter_topic, message.key,
+                _dead_letter(message, failure.destination.id, failure.stage, failure.error,
+                             result.envelope.id), None, None, None))
+        if not result.matched_routes:
+            metrics.unrouted.labels(result.envelope.source).inc()
+        return futures
+
+    async def reject(message: Any, error: str) -> Any:
+        metrics.invalid.labels(message.topic).inc()
+        return await app.producer.send(
+            pipeline.topics.invalid, message.key,
+            _dead_letter(message, "*", "decode", error, None), None, None, None)
+
+    @app.agent(inbound, name="eis-router")
+    async def router(stream: faust.StreamT[bytes]) -> None:
+        # Batches of events; every output of a batch is acknowledged before the next batch is
+        # taken, so Faust's acks (on moving past an event) never run ahead of our writes.
+        async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
+            futures: list[Any] = []
+            for event in events:
+                message = event.message
+                try:
+                    envelope = read_envelope(
+                        pipeline, message.topic, message.partition, message.offset, message.key,
+                        message.value, _header(message.headers, h.CODEC),
+                        int((message.timestamp or time.time()) * 1000))
+                except DecodeError as exc:
+                    futures.append(await reject(message, str(exc)))
+                    continue
+                futures.extend(await produce_outputs(message, route_event(pipeline, envelope, codec)))
+            if futures:
+                await asyncio.gather(*futures)
+
+    @app.agent(receipts, name="eis-tracker")
+    async def tracker(stream: faust.StreamT[bytes]) -> None:
+        deliveries = tables.deliveries
+        async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
+            for event in events:
+                _track(deliveries, event)
+
+    @app.page("/v1/events/{event_id}/deliveries")
+    @app.table_route(table=tables.deliveries, match_info="event_id")
+    async def deliveries_view(web: Any, request: Any, event_id: str) -> Any:
+        state = tables.deliveries.get(event_id)
+        if state is None:
+            return web.json({"code": "unknown_event", "detail": f"no deliveries known for event {event_id}"},
+                            status=404)
+        return web.json(delivery_status(state))
+
+    @app.page("/metrics")
+    async def metrics_view(web: Any, request: Any) -> Any:
+        body, content_type = metrics.exposition()
+        return web.bytes(body, content_type=content_type.split(";")[0])
+
+    @app.page("/healthz")
+    async def health_view(web: Any, request: Any) -> Any:
+        return web.json({"status": "ok"})
+
+    del router, tracker, deliveries_view, metrics_view, health_view  # registered on the app
+    return app
+
+
+def _track(deliveries: Any, event: EventT) -> None:
+    """Fold one receipt into the table. Written through `send_changelog` with the receipt's
+    own partition because batches from take_events have no single current event."""
+    message = event.message
+    try:
+        receipt = Receipt.decode(message.value)
+    except DecodeError:
+        log.warning("skipping undecodable receipt at %s/%s/%s", message.topic, message.partition, message.offset)
+        return
+    state = fold_receipt(deliveries.data.get(receipt.event_id), receipt)
+    deliveries.send_changelog(message.partition, receipt.event_id, state)
+    deliveries.data[receipt.event_id] = state
+
+
+def _dead_letter(message: Any, destination: str, stage: str, error: str, event_id: str | None) -> bytes:
+    now = int(time.time() * 1000)
+    headers = {k: (v if isinstance(v, bytes) else str(v).encode()) for k, v in
+               (message.headers.items() if isinstance(message.headers, dict) else message.headers or ())}
+    return DeadLetter(
+        destination=destination, stage=stage, reason=f"{stage}_failed", attempts=0,
+        dead_lettered_at=now, origin_topic=message.topic, origin_partition=message.partition,
+        origin_offset=message.offset, original_value=message.value or b"",
+        original_key=message.key, original_headers=headers, event_id=event_id,
+        first_error=error, last_error=error,
+    ).encode()

@@ -1,0 +1,44 @@
+"""Worker settings from the environment (EIS_*), with development-friendly defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+def _env_float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    """How one worker process joins the group and serves lookups."""
+
+    bootstrap: str
+    web_host: str = "127.0.0.1"
+    web_port: int = 6066
+    # Faust hard-codes 1500 ms; the development broker answers a fetch only when this expires,
+    # so it is latency on every hop there (KAFKA-NOTES.md). Apache Kafka answers on arrival.
+    fetch_max_wait_ms: int = 100
+    session_timeout_s: float = 6.0
+    rebalance_timeout_s: float = 6.0
+    heartbeat_interval_s: float = 1.0
+    batch_size: int = 1000
+    batch_within_s: float = 0.02
+    data_dir: str = ".eis/worker"
+
+    @classmethod
+    def from_env(cls) -> WorkerSettings:
+        """Read EIS_KAFKA_BOOTSTRAP, EIS_WORKER_WEB_HOST/PORT, EIS_FETCH_MAX_WAIT_MS, …"""
+        return cls(
+            bootstrap=os.environ.get("EIS_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+            web_host=os.environ.get("EIS_WORKER_WEB_HOST", "127.0.0.1"),
+            web_port=int(os.environ.get("EIS_WORKER_WEB_PORT", "6066")),
+            fetch_max_wait_ms=int(os.environ.get("EIS_FETCH_MAX_WAIT_MS", "100")),
+            session_timeout_s=_env_float("EIS_SESSION_TIMEOUT_S", 6.0),
+            rebalance_timeout_s=_env_float("EIS_REBALANCE_TIMEOUT_S", 6.0),
+            heartbeat_interval_s=_env_float("EIS_HEARTBEAT_INTERVAL_S", 1.0),
+            batch_size=int(os.environ.get("EIS_ROUTER_BATCH", "1000")),
+            batch_within_s=_env_float("EIS_ROUTER_BATCH_WITHIN_S", 0.02),
+            data_dir=os.environ.get("EIS_WORKER_DATA_DIR", ".eis/worker"),
+        )

@@ -1,0 +1,58 @@
+"""Turn an accepted request into envelopes: ids, times, type, partition key."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from schemas.config import Pipeline
+from schemas.envelope import Envelope
+from schemas.expressions import Context, ExpressionError
+from schemas.ids import new_event_id
+
+# Request headers worth keeping on the envelope: provenance, never credentials.
+KEPT_HEADERS = (
+    "user-agent", "x-github-event", "x-github-delivery", "x-shopify-topic", "x-shopify-shop-domain",
+    "x-shopify-webhook-id", "webhook-id", "x-request-id", "traceparent",
+)
+
+
+def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The provenance headers of a request (lower-cased names)."""
+    return {name: headers[name] for name in KEPT_HEADERS if name in headers}
+
+
+def build_envelope(
+    pipeline: Pipeline, source: str, data: Any, content_type: str, headers: Mapping[str, str],
+    *, event_type: str | None, event_time_ms: int | None, provider_event_id: str | None,
+    tenant: str | None = None,
+) -> Envelope:
+    """A new envelope for one accepted event, keyed by the source's partition-key expression
+    (falling back to the event id when the expression yields nothing)."""
+    now = time.time_ns() // 1_000_000
+    event_id = new_event_id()
+    envelope = Envelope(
+        id=event_id, source=source, time=event_time_ms or now, received_at=now,
+        partition_key=event_id, content_type=content_type, data=data, type=event_type,
+        headers=kept_headers(headers), provider_event_id=provider_event_id, tenant=tenant,
+        correlation_id=_metadata(data, "correlationId"), causation_id=_metadata(data, "causationId"),
+    )
+    key_expression = pipeline.key_expression(source)
+    if key_expression is None:
+        return envelope
+    try:
+        key = key_expression.evaluate(Context(payload=data, envelope=envelope.scope_fields()))
+    except ExpressionError:
+        key = None
+    if key is None or key == "":
+        return envelope
+    return Envelope(**{**envelope.to_dict(), "partition_key": key if isinstance(key, str) else str(key)})
+
+
+def _metadata(data: Any, name: str) -> str | None:
+    if isinstance(data, dict):
+        metadata = data.get("metadata")
+        if isinstance(metadata, dict) and isinstance(metadata.get(name), str):
+            return metadata[name]
+    return None

@@ -1,0 +1,26 @@
+"""`eis demo-sink`: a receiver for trying EIS out — prints each request it gets and answers 200."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+
+async def _receive(request: web.Request) -> web.Response:
+    body = await request.read()
+    key = request.headers.get("Idempotency-Key", "-")
+    print(f"demo-sink: {request.method} {request.path_qs} idempotency-key={key}\n  {body.decode(errors='replace')}",
+          flush=True)
+    return web.json_response({"received": True})
+
+
+async def run_demo_sink(port: int) -> None:
+    """Serve on 127.0.0.1:`port` until cancelled."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", _receive)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    print(f"demo-sink: listening on http://127.0.0.1:{port}/", flush=True)
+    await asyncio.Event().wait()

@@ -1,0 +1,141 @@
+"""The loaded pipeline: every expression compiled, every id and topic resolved, ready for the hot path."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from schemas.config.delivery import RetrySpec
+from schemas.config.pipeline import PipelineSpec
+from schemas.config.routing import DestinationSpec
+from schemas.config.sources import WebhookSpec
+from schemas.expressions import CompiledMapping, Context, Expression
+from schemas.topics import TopicNames
+
+PUBLISH_SOURCE = "api"  # the source id of events sent to POST /v1/events
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """When to try again: exponential backoff with full jitter, bounded by attempts and time."""
+
+    max_attempts: int
+    initial_delay_ms: int
+    max_delay_ms: int
+    multiplier: float
+    max_timeframe_ms: int | None = None
+
+    @classmethod
+    def from_spec(cls, spec: RetrySpec) -> RetryPolicy:
+        """Build from the `retry:` section."""
+        return cls(spec.max_attempts, spec.initial_delay, spec.max_delay,
+                   spec.backoff_multiplier, spec.max_timeframe)
+
+    def ceiling_ms(self, attempt: int) -> float:
+        """The largest wait after failed attempt `attempt` (1-based): min(max, initial·m^(n-1))."""
+        return float(min(self.max_delay_ms, self.initial_delay_ms * self.multiplier ** (attempt - 1)))
+
+    def backoff_ms(self, attempt: int, rng: random.Random | None = None) -> float:
+        """Full jitter (AWS architecture blog): uniform in [0, ceiling], so retries spread out."""
+        return (rng or random).uniform(0.0, self.ceiling_ms(attempt))
+
+    def gives_up(self, attempt: int, elapsed_ms: float) -> bool:
+        """True when attempt `attempt` was the last allowed one."""
+        if attempt >= self.max_attempts:
+            return True
+        return self.max_timeframe_ms is not None and elapsed_ms >= self.max_timeframe_ms
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledTransform:
+    """A route's or destination's mapping: the output's shape is the mapping's shape."""
+
+    mapping: CompiledMapping
+    output_format: str | None = None
+
+    def apply(self, context: Context) -> Any:
+        """Build the transformed payload for one event."""
+        return self.mapping.apply(context)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledDestination:
+    """One destination of one route, with its own topics, policy and type-specific settings."""
+
+    id: str                     # `<route>.<destination id or type-index>`: unique in the pipeline
+    route: str
+    type: str
+    config_path: str            # e.g. `routing[0].destinations[1]`, for error messages
+    condition: Expression | None
+    transform: CompiledTransform | None
+    settings: Mapping[str, Any]  # the type-specific keys, validated by the destination type
+    timeout_ms: int
+    retry: RetryPolicy
+    topic: str
+    dead_letter_topic: str
+    spec: DestinationSpec
+
+    @property
+    def target(self) -> str:
+        """A human description of where it delivers (the URL, queue, channel, …)."""
+        for key in ("url", "queueUrl", "connection", "channel", "to", "key"):
+            value = self.settings.get(key)
+            if isinstance(value, str):
+                return value
+        return self.type
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRoute:
+    """A route ready to evaluate: condition, optional source filter, transform, destinations."""
+
+    name: str
+    condition: Expression | None
+    sources: frozenset[str] | None
+    transform: CompiledTransform | None
+    destinations: tuple[CompiledDestination, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Pipeline:
+    """A validated configuration. Built only by the loader; immutable."""
+
+    spec: PipelineSpec
+    topics: TopicNames
+    routes: tuple[CompiledRoute, ...]
+    partition_key: Expression | None
+    source_keys: Mapping[str, Expression] = field(default_factory=dict)
+    source: str | None = None
+
+    @property
+    def service(self) -> str:
+        """The configuration's service name."""
+        return self.spec.service
+
+    @property
+    def partitions(self) -> int:
+        """Partitions of every EIS topic."""
+        return self.spec.delivery.partitioning.partitions
+
+    @property
+    def destinations(self) -> dict[str, CompiledDestination]:
+        """Every destination by id, in configuration order."""
+        return {d.id: d for route in self.routes for d in route.destinations}
+
+    @property
+    def source_ids(self) -> list[str]:
+        """Every source events can arrive through: the webhooks, then the publish API."""
+        ids = [w.id for w in self.spec.webhooks]
+        if self.spec.ingestion is not None and self.spec.ingestion.http() is not None:
+            ids.append(PUBLISH_SOURCE)
+        return ids
+
+    def webhook(self, webhook_id: str) -> WebhookSpec | None:
+        """The configured webhook with this id."""
+        return next((w for w in self.spec.webhooks if w.id == webhook_id), None)
+
+    def key_expression(self, source: str) -> Expression | None:
+        """The partition-key expression for events of `source` (None: the event id)."""
+        return self.source_keys.get(source, self.partition_key)

@@ -1,0 +1,26 @@
+"""Which topics a pipeline needs, with partition counts and settings (created by `eis topics create`
+and, idempotently, by each role at start)."""
+
+from __future__ import annotations
+
+from schemas.config.compiled import Pipeline
+from schemas.kafka.admin import TopicSpec
+
+# A destination's dead letters wait for an operator: keep them longer than a week-long holiday.
+DEAD_LETTER_RETENTION_MS = 30 * 86_400_000
+
+
+def topic_plan(pipeline: Pipeline) -> list[TopicSpec]:
+    """Every topic the pipeline's roles read or write."""
+    rf = pipeline.spec.kafka.replication_factor
+    partitions = pipeline.partitions
+    topics = pipeline.topics
+    plan = [TopicSpec(topics.inbound(source), partitions, rf) for source in pipeline.source_ids]
+    for destination in pipeline.destinations.values():
+        plan.append(TopicSpec(destination.topic, partitions, rf))
+        plan.append(TopicSpec(destination.dead_letter_topic, partitions, rf,
+                              {"retention.ms": str(DEAD_LETTER_RETENTION_MS)}))
+    plan.append(TopicSpec(topics.receipts, pipeline.spec.kafka.receipts_partitions or partitions, rf))
+    plan.append(TopicSpec(topics.invalid, partitions, rf))
+    plan.append(TopicSpec(topics.sources, 1, rf, {"cleanup.policy": "compact"}))
+    return plan

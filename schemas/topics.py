@@ -1,0 +1,51 @@
+"""Topic names, built in this one module only (ARCHITECTURE.md's topic table)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_LEGAL = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def topic_safe(name: str) -> str:
+    """Map an id onto Kafka's legal topic characters (letters, digits, `.`, `_`, `-`)."""
+    return _LEGAL.sub("_", name)
+
+
+@dataclass(frozen=True, slots=True)
+class TopicNames:
+    """All topic names of one deployment, under one prefix (default `eis`)."""
+
+    prefix: str = "eis"
+
+    def inbound(self, source: str) -> str:
+        """Raw events of one source: `eis.in.<source>`."""
+        return f"{self.prefix}.in.{topic_safe(source)}"
+
+    def outbound(self, destination: str) -> str:
+        """Events routed to one destination: `eis.out.<destination>`."""
+        return f"{self.prefix}.out.{topic_safe(destination)}"
+
+    def dead_letter(self, destination: str) -> str:
+        """Exhausted or poison events of one destination: `eis.dlq.<destination>`."""
+        return f"{self.prefix}.dlq.{topic_safe(destination)}"
+
+    @property
+    def receipts(self) -> str:
+        """One record per delivery attempt, keyed by event id."""
+        return f"{self.prefix}.receipts"
+
+    @property
+    def invalid(self) -> str:
+        """Events rejected by validation or routing, with reasons."""
+        return f"{self.prefix}.invalid"
+
+    @property
+    def sources(self) -> str:
+        """Compacted webhook source definitions."""
+        return f"{self.prefix}.sources"
+
+    def inbound_pattern(self) -> str:
+        """A regex matching every inbound topic (for consumers that follow new sources)."""
+        return "^" + re.escape(f"{self.prefix}.in.") + ".*"

@@ -1,0 +1,156 @@
+"""decode_content_encoding: each coding, stacking, refusals, and bombs in bounded memory."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+import time
+import tracemalloc
+import zlib
+from collections.abc import Callable
+
+import brotli
+import pytest
+
+from ingress.body import BodyError, BodyLimits, decode_content_encoding
+
+LIMITS = BodyLimits()
+PAYLOAD = b'{"event": "payment.succeeded", "amount": 1000}' * 20
+GIB = 1 << 30
+MIB = 1 << 20
+
+
+def _raw_deflate(data: bytes) -> bytes:
+    c = zlib.compressobj(wbits=-15)
+    return c.compress(data) + c.flush()
+
+
+def test_identity_returns_the_wire_bytes_without_copy() -> None:
+    assert decode_content_encoding(PAYLOAD, None, LIMITS) is PAYLOAD
+    assert decode_content_encoding(PAYLOAD, "identity", LIMITS) is PAYLOAD
+
+
+def test_gzip_decodes() -> None:
+    assert decode_content_encoding(gzip.compress(PAYLOAD), "gzip", LIMITS) == PAYLOAD
+
+
+def test_x_gzip_decodes() -> None:
+    assert decode_content_encoding(gzip.compress(PAYLOAD), "X-GZIP", LIMITS) == PAYLOAD
+
+
+def test_concatenated_gzip_members_decode() -> None:
+    wire = gzip.compress(b"ab") + gzip.compress(b"cd")
+    assert decode_content_encoding(wire, "gzip", LIMITS) == b"abcd"
+
+
+def test_deflate_zlib_wrapped_decodes() -> None:
+    assert decode_content_encoding(zlib.compress(PAYLOAD), "deflate", LIMITS) == PAYLOAD
+
+
+def test_deflate_raw_decodes() -> None:
+    assert decode_content_encoding(_raw_deflate(PAYLOAD), "deflate", LIMITS) == PAYLOAD
+
+
+def test_br_decodes() -> None:
+    assert decode_content_encoding(brotli.compress(PAYLOAD), "br", LIMITS) == PAYLOAD
+
+
+def test_stacked_encodings_decode_in_reverse_order() -> None:
+    wire = brotli.compress(gzip.compress(PAYLOAD))  # gzip applied first, then br
+    assert decode_content_encoding(wire, "gzip, br", LIMITS) == PAYLOAD
+
+
+def test_unknown_content_encoding_is_415_listing_the_supported() -> None:
+    with pytest.raises(BodyError) as info:
+        decode_content_encoding(b"x", "zstd", LIMITS)
+    assert (info.value.status, info.value.code) == (415, "unsupported_content_encoding")
+    assert "expected one of: br, deflate, gzip, identity" in info.value.detail
+
+
+def test_too_many_stacked_encodings_is_415() -> None:
+    with pytest.raises(BodyError) as info:
+        decode_content_encoding(b"x", "gzip, gzip, gzip, gzip", LIMITS)
+    assert info.value.status == 415
+
+
+@pytest.mark.parametrize(
+    ("wire", "coding"),
+    [
+        (b"not gzip at all", "gzip"),
+        (gzip.compress(PAYLOAD)[:-12], "gzip"),  # truncated
+        (gzip.compress(PAYLOAD) + b"junk", "gzip"),
+        (b"\x78\x9c garbage", "deflate"),
+        (b"\xff\xff\xff\xff", "br"),
+        (brotli.compress(PAYLOAD)[:-3], "br"),  # truncated
+    ],
+    ids=["gzip-garbage", "gzip-truncated", "gzip-trailing", "deflate", "br", "br-truncated"],
+)
+def test_corrupt_data_is_400_invalid_encoding(wire: bytes, coding: str) -> None:
+    with pytest.raises(BodyError) as info:
+        decode_content_encoding(wire, coding, LIMITS)
+    assert (info.value.status, info.value.code) == (400, "invalid_encoding")
+
+
+def test_decoded_size_over_limit_is_413() -> None:
+    limits = BodyLimits(max_decoded_bytes=100)
+    with pytest.raises(BodyError) as info:
+        decode_content_encoding(gzip.compress(bytes(101)), "gzip", limits)
+    assert (info.value.status, info.value.code) == (413, "decoded_body_too_large")
+    assert decode_content_encoding(gzip.compress(bytes(100)), "gzip", limits) == bytes(100)
+
+
+@pytest.fixture(scope="module")
+def gzip_bomb() -> bytes:
+    """A valid gzip of 1 GiB of zeros (~1 MiB), built without ever holding 1 GiB.
+
+    After a full flush deflate restarts with no history, so every following 1 MiB block of
+    zeros compresses to the same bytes: compress two blocks, repeat the second.
+    """
+    zeros = bytes(MIB)
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    first = c.compress(zeros) + c.flush(zlib.Z_FULL_FLUSH)
+    block = c.compress(zeros) + c.flush(zlib.Z_FULL_FLUSH)
+    crc = 0
+    for _ in range(GIB // MIB):
+        crc = zlib.crc32(zeros, crc)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+    trailer = struct.pack("<II", crc, GIB & 0xFFFFFFFF)
+    return header + first + block * (GIB // MIB - 1) + c.flush() + trailer
+
+
+@pytest.fixture(scope="module")
+def brotli_bomb() -> bytes:
+    """1 GiB of zeros through brotli, compressed chunk by chunk (output ~ a few KiB)."""
+    c = brotli.Compressor(quality=5)
+    zeros = bytes(MIB)
+    return b"".join([*(c.process(zeros) for _ in range(GIB // MIB)), c.finish()])
+
+
+def _bounded(decode: Callable[[], bytes], limit: int) -> None:
+    """Run ``decode``; it must raise 413 within a second, with a traced peak under 3x limit."""
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        with pytest.raises(BodyError) as info:
+            decode()
+        elapsed = time.perf_counter() - started
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert (info.value.status, info.value.code) == (413, "decoded_body_too_large")
+    assert elapsed < 1.0
+    assert peak < 3 * limit, f"peak {peak} bytes"
+
+
+def test_gzip_bomb_is_413_quickly_in_bounded_memory(gzip_bomb: bytes) -> None:
+    assert len(gzip_bomb) < 2 * MIB
+    _bounded(lambda: decode_content_encoding(gzip_bomb, "gzip", LIMITS), LIMITS.max_decoded_bytes)
+
+
+def test_brotli_bomb_is_413_quickly_in_bounded_memory(brotli_bomb: bytes) -> None:
+    _bounded(lambda: decode_content_encoding(brotli_bomb, "br", LIMITS), LIMITS.max_decoded_bytes)
+
+
+def test_stacked_bomb_is_413_in_bounded_memory(gzip_bomb: bytes) -> None:
+    wire = brotli.compress(gzip_bomb, quality=1)
+    _bounded(lambda: decode_content_encoding(wire, "gzip, br", LIMITS), LIMITS.max_decoded_bytes)
