@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sink = commands.add_parser("demo-sink", help="a receiver that prints what it gets")
     sink.add_argument("--port", type=int, default=9999)
+    sink.add_argument("--host", default="127.0.0.1")
     return parser
 
 
@@ -77,7 +78,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo-sink":
         from ops.demo_sink import run_demo_sink
 
-        asyncio.run(run_demo_sink(args.port))
+        asyncio.run(run_demo_sink(args.port, args.host))
         return 0
     if args.command == "run":
         from ops.supervisor import run_all

@@ -15,12 +15,12 @@ async def _receive(request: web.Request) -> web.Response:
     return web.json_response({"received": True})
 
 
-async def run_demo_sink(port: int) -> None:
-    """Serve on 127.0.0.1:`port` until cancelled."""
+async def run_demo_sink(port: int, host: str = "127.0.0.1") -> None:
+    """Serve on `host`:`port` until cancelled."""
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", _receive)
     runner = web.AppRunner(app)
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    print(f"demo-sink: listening on http://127.0.0.1:{port}/", flush=True)
+    await web.TCPSite(runner, host, port).start()
+    print(f"demo-sink: listening on http://{host}:{port}/", flush=True)
     await asyncio.Event().wait()

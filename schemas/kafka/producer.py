@@ -85,11 +85,13 @@ class AsyncProducer:
         self._producer = confluent_kafka.Producer(
             {**self._config, "error_cb": self._on_error, "logger": log}
         )
-        self._thread = threading.Thread(target=self._poll_forever, name="eis-producer-poll", daemon=True)
+        self._thread = threading.Thread(
+            target=self._poll_forever, name="eis-producer-poll", daemon=True
+        )
         self._thread.start()
         return self
 
-    async def stop(self, timeout: float = 10.0) -> None:
+    async def stop(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - flush bound
         """Flush queued records for up to `timeout` s, fail the rest, and stop the thread."""
         if self._thread is None or self._stopped:
             self._stopped = True
@@ -98,12 +100,16 @@ class AsyncProducer:
         self._flush_timeout = timeout
         self._stopping.set()
         await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
+        self._producer = None  # drop the handle: it closes the broker connections
 
     async def __aenter__(self) -> AsyncProducer:
         return self.start()
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         await self.stop()
 
@@ -159,11 +165,16 @@ class AsyncProducer:
                 deadline = deadline or now + self._settings.message_timeout_ms / 1000
                 if now >= deadline:
                     raise KafkaDeliveryError(
-                        "local produce queue stayed full", code="_QUEUE_FULL", retriable=True, topic=topic
+                        "local produce queue stayed full",
+                        code="_QUEUE_FULL",
+                        retriable=True,
+                        topic=topic,
                     ) from None
                 await asyncio.sleep(_QUEUE_FULL_SLEEP_S)
             except confluent_kafka.KafkaException as e:
-                raise KafkaDeliveryError.from_kafka_error(e.args[0], f"produce to {topic}", topic=topic) from e
+                raise KafkaDeliveryError.from_kafka_error(
+                    e.args[0], f"produce to {topic}", topic=topic
+                ) from e
 
     async def produce_many(
         self, records: Iterable[ProducerRecord]
@@ -173,7 +184,9 @@ class AsyncProducer:
         Returns one outcome per record, in input order: `Delivered` or the record's
         `KafkaDeliveryError` (partial failures are reported per record, never raised).
         """
-        futures = [await self.send(r.topic, r.value, r.key, r.headers, r.partition) for r in records]
+        futures = [
+            await self.send(r.topic, r.value, r.key, r.headers, r.partition) for r in records
+        ]
         outcomes = await asyncio.gather(*futures, return_exceptions=True)
         for o in outcomes:
             if isinstance(o, BaseException) and not isinstance(o, KafkaDeliveryError):
@@ -189,10 +202,13 @@ class AsyncProducer:
     def is_healthy(self) -> bool:
         """Cheap last-known state for a health endpoint: started, not fatal, broker reachable."""
         return (
-            self._producer is not None and not self._stopped and self._fatal is None and not self._broker_down
+            self._producer is not None
+            and not self._stopped
+            and self._fatal is None
+            and not self._broker_down
         )
 
-    async def check_connected(self, timeout: float = 2.0) -> bool:
+    async def check_connected(self, timeout: float = 2.0) -> bool:  # noqa: ASYNC109
         """Ask the cluster for metadata (in a thread); True when it answered within `timeout`."""
         producer, loop = self._require_started()
         try:
@@ -218,7 +234,10 @@ class AsyncProducer:
         if err.fatal():
             self._fatal = err
             log.error("kafka producer fatal error: %s", err.str())
-        elif err.code() in (confluent_kafka.KafkaError._ALL_BROKERS_DOWN, confluent_kafka.KafkaError._TRANSPORT):
+        elif err.code() in (
+            confluent_kafka.KafkaError._ALL_BROKERS_DOWN,
+            confluent_kafka.KafkaError._TRANSPORT,
+        ):
             self._broker_down = True
             log.warning("kafka producer: %s", err.str())
         else:
@@ -232,7 +251,9 @@ class AsyncProducer:
             self._dispatch()
         left = producer.flush(self._flush_timeout)
         if left:
-            log.warning("kafka producer stopping with %d unacknowledged records; failing them", left)
+            log.warning(
+                "kafka producer stopping with %d unacknowledged records; failing them", left
+            )
             # Purging turns each queued/in-flight record into a _PURGE_* delivery report.
             producer.purge(in_queue=True, in_flight=True, blocking=False)
             producer.flush(1.0)
@@ -258,6 +279,9 @@ class AsyncProducer:
             else:
                 fut.set_exception(
                     KafkaDeliveryError.from_kafka_error(
-                        err, f"delivery to {msg.topic()}", topic=msg.topic(), partition=msg.partition()
+                        err,
+                        f"delivery to {msg.topic()}",
+                        topic=msg.topic(),
+                        partition=msg.partition(),
                     )
                 )

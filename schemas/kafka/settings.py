@@ -108,7 +108,9 @@ class KafkaSettings:
                 try:
                     values[f.name] = int(raw)
                 except ValueError:
-                    raise KafkaConfigError(f"not an integer: {raw!r}", path=ENV_PREFIX + f.name.upper()) from None
+                    raise KafkaConfigError(
+                        f"not an integer: {raw!r}", path=ENV_PREFIX + f.name.upper()
+                    ) from None
             else:
                 values[f.name] = raw
         extra: dict[str, str] = {}
@@ -117,7 +119,7 @@ class KafkaSettings:
                 extra[prop] = raw
         for name, raw in env.items():
             if name.startswith(ENV_CONFIG_PREFIX) and len(name) > len(ENV_CONFIG_PREFIX):
-                extra[name[len(ENV_CONFIG_PREFIX):].lower().replace("_", ".")] = raw
+                extra[name[len(ENV_CONFIG_PREFIX) :].lower().replace("_", ".")] = raw
         values["extra"] = extra
         values.update(overrides)
         return cls(**values)
@@ -134,7 +136,11 @@ class KafkaSettings:
 
 
 def _common(settings: KafkaSettings) -> dict[str, Any]:
-    return {**settings.extra, "bootstrap.servers": settings.bootstrap, "client.id": settings.client_id}
+    return {
+        **settings.extra,
+        "bootstrap.servers": settings.bootstrap,
+        "client.id": settings.client_id,
+    }
 
 
 def producer_config(settings: KafkaSettings, **overrides: Any) -> dict[str, Any]:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
-from confluent_kafka import TopicPartition
+from confluent_kafka import Message, TopicPartition
 
 from schemas.kafka import AsyncConsumer, AsyncProducer, KafkaSettings, next_offsets
 from tests.conftest import Names
 from tests.kafka_helpers import create_topics, produce_json, values
 
 
-async def _read(consumer: AsyncConsumer, n: int, timeout: float = 15.0) -> list:  # type: ignore[type-arg]
-    out: list = []  # type: ignore[type-arg]
+async def _read(consumer: AsyncConsumer, n: int, timeout: float = 15.0) -> list[Message]:  # noqa: ASYNC109
+    out: list[Message] = []
     deadline = asyncio.get_running_loop().time() + timeout
     while len(out) < n and asyncio.get_running_loop().time() < deadline:
         out.extend(await consumer.getmany(max_records=n - len(out), timeout=0.5))
@@ -49,7 +49,7 @@ async def test_on_revoke_hook_commits_done_work_before_partitions_move(
     topic, group = names.topic(), names.group()
     create_topics(kafka, topic)
     await produce_json(kafka, topic, [{"n": i} for i in range(5)])
-    done: list = []  # type: ignore[type-arg]
+    done: list[Message] = []
     revoked: list[list[TopicPartition]] = []
 
     consumer = AsyncConsumer(kafka, group)
@@ -68,7 +68,9 @@ async def test_on_revoke_hook_commits_done_work_before_partitions_move(
         assert [m.offset() for m in await _read(successor, 2)] == [3, 4]
 
 
-async def test_paused_partition_is_not_fetched_until_resumed(kafka: KafkaSettings, names: Names) -> None:
+async def test_paused_partition_is_not_fetched_until_resumed(
+    kafka: KafkaSettings, names: Names
+) -> None:
     topic = names.topic()
     create_topics(kafka, topic, partitions=2)
     async with AsyncConsumer(kafka, names.group()) as consumer:

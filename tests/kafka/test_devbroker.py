@@ -19,7 +19,9 @@ def test_start_on_a_chosen_port_answers_metadata_and_stop_ends_it() -> None:
     assert broker.process.returncode is not None
 
 
-def test_a_broker_that_exits_raises_with_its_log_tail(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_broker_that_exits_raises_with_its_log_tail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake = tmp_path / "tansu"
     fake.write_text("#!/bin/sh\necho 'address already in use' >&2\nexit 3\n")
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ...runtime import to_text
+from ..runtime import to_text
 from . import spec as fn
 
 

@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ...errors import ExpressionEvaluationError
+from ..errors import ExpressionEvaluationError
 from . import spec as fn
 
 # Epoch numbers above this are taken as milliseconds (1e11 s is the year 5138).

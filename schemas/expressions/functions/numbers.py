@@ -6,7 +6,7 @@ import math
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from ...limits import charge
+from ..limits import charge
 from . import spec as fn
 
 _NUM = (int, float)

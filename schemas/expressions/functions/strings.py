@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...errors import ExpressionEvaluationError, ExpressionLimitError
-from ...limits import MAX_LIST_LENGTH, MAX_STRING_LENGTH, charge
-from ...runtime import to_text
+from ..errors import ExpressionEvaluationError, ExpressionLimitError
+from ..limits import MAX_LIST_LENGTH, MAX_STRING_LENGTH, charge
+from ..runtime import to_text
 from . import regex
 from . import spec as fn
 
@@ -207,7 +207,7 @@ def endswith(s: Any, suffix: Any) -> bool:
 
 
 def contains(b: list[int], container: Any, item: Any) -> bool:
-    from ...runtime import contains as _in
+    from ..runtime import contains as _in
 
     return _in(b, item, container)
 

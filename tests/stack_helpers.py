@@ -1,0 +1,123 @@
+"""Run EIS roles as real OS processes against the session broker (testing tiers 2 and 4)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from schemas.kafka import KafkaSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Stack:
+    """One pipeline's roles as child processes; every topic under a per-test prefix."""
+
+    def __init__(self, kafka: KafkaSettings, config_path: Path, log_dir: Path) -> None:
+        self.kafka = kafka
+        self.config_path = config_path
+        self.log_dir = log_dir
+        self.ingress_port = free_port()
+        self.worker_port = free_port()
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.env = {
+            **os.environ,
+            "EIS_KAFKA_BOOTSTRAP": kafka.bootstrap,
+            "EIS_KAFKA_SESSION_TIMEOUT_MS": str(kafka.session_timeout_ms),
+            "EIS_KAFKA_HEARTBEAT_INTERVAL_MS": str(kafka.heartbeat_interval_ms),
+            "EIS_KAFKA_MAX_POLL_INTERVAL_MS": str(kafka.max_poll_interval_ms),
+            "EIS_WORKER_WEB_PORT": str(self.worker_port),
+            "EIS_WORKER_URL": f"http://127.0.0.1:{self.worker_port}",
+            "EIS_WORKER_DATA_DIR": str(log_dir / "worker-data"),
+            "EIS_SESSION_TIMEOUT_S": "2", "EIS_REBALANCE_TIMEOUT_S": "2",
+            "EIS_HEARTBEAT_INTERVAL_S": "0.5",
+            "EIS_CONNECT_METRICS_PORT": "0",
+            "EIS_INGRESS_PORT": str(self.ingress_port),
+        }
+
+    @property
+    def ingress_url(self) -> str:
+        return f"http://127.0.0.1:{self.ingress_port}"
+
+    @property
+    def worker_url(self) -> str:
+        return f"http://127.0.0.1:{self.worker_port}"
+
+    def run_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "ops.cli", *args], env=self.env, cwd=ROOT,
+                              capture_output=True, text=True, timeout=60, check=False)
+
+    def start(self, role: str, *args: str) -> subprocess.Popen[bytes]:
+        """Start `eis <role> -c CONFIG <args>`; output goes to <log_dir>/<role>.log."""
+        log = open(self.log_dir / f"{role}.log", "ab")  # noqa: SIM115 - owned by the process
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ops.cli", "--log-level", "WARNING", role, "-c", str(self.config_path), *args],
+            env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        self.processes[role] = process
+        return process
+
+    def kill(self, role: str, signum: int = signal.SIGKILL) -> None:
+        process = self.processes[role]
+        process.send_signal(signum)
+        process.wait(30)
+
+    def log(self, role: str) -> str:
+        return (self.log_dir / f"{role}.log").read_text(errors="replace")
+
+    def stop_all(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for process in self.processes.values():
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    async def wait_http(self, url: str, timeout: float = 30.0) -> None:
+        """Wait until `url` answers 200."""
+        deadline = time.monotonic() + timeout
+        async with aiohttp.ClientSession() as session:
+            while time.monotonic() < deadline:
+                try:
+                    async with session.get(url) as response:
+                        if response.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise AssertionError(f"{url} did not answer 200 within {timeout}s; logs in {self.log_dir}")
+
+    async def deliveries(self, event_id: str, via_ingress: bool = True) -> tuple[int, Any]:
+        base = self.ingress_url if via_ingress else self.worker_url
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"{base}/v1/events/{event_id}/deliveries") as response:
+                return response.status, await response.json(content_type=None)
+
+    async def wait_status(self, event_id: str, predicate: Any, timeout: float = 30.0) -> Any:
+        """Poll the delivery lookup until `predicate(entries)` holds."""
+        deadline = time.monotonic() + timeout
+        last: Any = None
+        while time.monotonic() < deadline:
+            status, body = await self.deliveries(event_id)
+            last = (status, body)
+            if status == 200 and predicate(body):
+                return body
+            await asyncio.sleep(0.3)
+        raise AssertionError(f"delivery status of {event_id} never matched; last: {last}")
