@@ -25,6 +25,11 @@ class OpenConfigModel(BaseModel):
         extra="allow", populate_by_name=True, alias_generator=to_camel, frozen=True,
     )
 
+    def __repr_args__(self) -> Any:
+        # The extra keys may hold secrets (a verifier's `secret`): never print their values.
+        for name, value in super().__repr_args__():
+            yield (name, "**********" if name in (self.model_extra or {}) else value)
+
     def component_settings(self) -> dict[str, Any]:
         """The keys this model does not declare: the selected component validates them."""
         return dict(self.model_extra or {})

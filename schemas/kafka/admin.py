@@ -12,8 +12,11 @@ from dataclasses import dataclass, field
 
 import confluent_kafka
 from confluent_kafka import TopicPartition
-from confluent_kafka.admin import AdminClient
-from confluent_kafka.admin import NewTopic, OffsetSpec  # type: ignore[attr-defined]  # no __all__
+from confluent_kafka.admin import (  # type: ignore[attr-defined]  # the package has no __all__
+    AdminClient,
+    NewTopic,
+    OffsetSpec,
+)
 
 from schemas.kafka.errors import KafkaTopicError
 from schemas.kafka.settings import KafkaSettings, admin_config

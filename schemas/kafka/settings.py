@@ -158,6 +158,10 @@ def producer_config(settings: KafkaSettings, **overrides: Any) -> dict[str, Any]
         "linger.ms": settings.linger_ms,
         "compression.type": settings.compression,
         "message.timeout.ms": settings.message_timeout_ms,
+        # The Java client's partitioner (murmur2), also aiokafka's and so Faust's: a key lands in
+        # the same partition whichever client wrote it, which the tracker's table routing and
+        # per-key order across ingress and direct producers rely on (librdkafka defaults to crc32).
+        "partitioner": "murmur2_random",
         **overrides,
     }
 
