@@ -8,6 +8,8 @@ import time
 from typing import Any
 
 import faust
+import orjson
+from faust.exceptions import SameNode
 from faust.types import EventT
 
 from agents.faust_consumer import register_transport
@@ -125,13 +127,21 @@ def create_app(pipeline: Pipeline, settings: WorkerSettings, metrics: Metrics | 
                 _track(deliveries, event)
 
     @app.page("/v1/events/{event_id}/deliveries")
-    @app.table_route(table=tables.deliveries, match_info="event_id")
     async def deliveries_view(web: Any, request: Any, event_id: str) -> Any:
-        state = tables.deliveries.get(event_id)
+        # Answered by the worker that owns the event's table partition (others proxy to it).
+        # Faust's table_route needs the producer to know the changelog's partitions, which it
+        # only learns once it wrote there: fetch that metadata first (a no-op once known).
+        deliveries = tables.deliveries
+        await app.producer._ensure_producer().partitions_for(deliveries.changelog_topic.get_topic_name())
+        try:
+            return await app.router.route_req(deliveries.name, event_id, web, request)
+        except SameNode:
+            pass
+        state = deliveries.get(event_id.encode())
         if state is None:
             return web.json({"code": "unknown_event", "detail": f"no deliveries known for event {event_id}"},
                             status=404)
-        return web.json(delivery_status(state))
+        return web.json(delivery_status(orjson.loads(state)))
 
     @app.page("/metrics")
     async def metrics_view(web: Any, request: Any) -> Any:
@@ -140,6 +150,10 @@ def create_app(pipeline: Pipeline, settings: WorkerSettings, metrics: Metrics | 
 
     @app.page("/healthz")
     async def health_view(web: Any, request: Any) -> Any:
+        # Ready once this worker holds partitions and no rebalance is under way: before that,
+        # table lookups cannot be routed.
+        if app.rebalancing or not app.consumer.assignment():
+            return web.json({"status": "joining"}, status=503)
         return web.json({"status": "ok"})
 
     del router, tracker, deliveries_view, metrics_view, health_view  # registered on the app
@@ -155,9 +169,11 @@ def _track(deliveries: Any, event: EventT) -> None:
     except DecodeError:
         log.warning("skipping undecodable receipt at %s/%s/%s", message.topic, message.partition, message.offset)
         return
-    state = fold_receipt(deliveries.data.get(receipt.event_id), receipt)
-    deliveries.send_changelog(message.partition, receipt.event_id, state)
-    deliveries.data[receipt.event_id] = state
+    key = message.key or receipt.event_id.encode()
+    previous = deliveries.data.get(key)
+    state = orjson.dumps(fold_receipt(orjson.loads(previous) if previous else None, receipt))
+    deliveries.send_changelog(message.partition, key, state)
+    deliveries.data[key] = state
 
 
 def _dead_letter(message: Any, destination: str, stage: str, error: str, event_id: str | None) -> bytes:

@@ -16,43 +16,54 @@ do not run into Python's nesting limits.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from . import like as like_mod
+from . import like
 from . import nodes as n
 from . import runtime as rt
 from .context import ENVELOPE_FIELDS
 from .errors import ExpressionError, ExpressionSyntaxError
 from .functions import lookup, suggest
 from .limits import MAX_STRING_LENGTH, WORK_BUDGET
+from .operators import OperatorsMixin, is_bool
 
 _HELPERS: dict[str, Any] = {
     "__builtins__": {},
-    "isinstance": isinstance, "type": type, "len": len, "dict": dict, "list": list, "str": str,
-    "_NUM": rt.NUM, "_BUDGET": WORK_BUDGET, "_MAXSTR": MAX_STRING_LENGTH,
-    "_eq": rt.eq, "_ne": rt.ne, "_lt": rt.lt, "_le": rt.le, "_gt": rt.gt, "_ge": rt.ge,
-    "_add": rt.add, "_sub": rt.sub, "_mul": rt.mul, "_div": rt.div, "_mod": rt.mod,
-    "_neg": rt.neg, "_in": rt.contains, "_index": rt.index, "_proj": rt.project,
-    "_text": rt.to_text, "_tlong": rt.template_too_long,
-    "_like": like_mod.like, "_likeg": like_mod.like_general,
-    "_ExprErr": ExpressionError, "_Exc": Exception, "_located": rt.located, "_wrap": rt.wrap,
+    "isinstance": isinstance,
+    "type": type,
+    "len": len,
+    "dict": dict,
+    "list": list,
+    "str": str,
+    "_NUM": rt.NUM,
+    "_BUDGET": WORK_BUDGET,
+    "_MAXSTR": MAX_STRING_LENGTH,
+    "_eq": rt.eq,
+    "_ne": rt.ne,
+    "_lt": rt.lt,
+    "_le": rt.le,
+    "_gt": rt.gt,
+    "_ge": rt.ge,
+    "_add": rt.add,
+    "_sub": rt.sub,
+    "_mul": rt.mul,
+    "_div": rt.div,
+    "_mod": rt.mod,
+    "_neg": rt.neg,
+    "_in": rt.contains,
+    "_index": rt.index,
+    "_proj": rt.project,
+    "_text": rt.to_text,
+    "_tlong": rt.template_too_long,
+    "_like": like.like,
+    "_likeg": like.like_general,
+    "_ExprErr": ExpressionError,
+    "_Exc": Exception,
+    "_located": rt.located,
+    "_wrap": rt.wrap,
 }
-_ORDER = {"<": "_lt", "<=": "_le", ">": "_gt", ">=": "_ge"}
-_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
-_ARITH = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div", "%": "_mod"}
-_COMPARE = {"==", "!=", "<", "<=", ">", ">="}
-
-
-def is_bool(node: n.Node) -> bool:
-    """Whether the node always evaluates to a bool (so conditions need no ``is True``)."""
-    if isinstance(node, n.Literal):
-        return type(node.value) is bool
-    if isinstance(node, n.Binary):
-        return node.op in _COMPARE
-    if isinstance(node, n.Unary):
-        return node.op == "not"
-    return isinstance(node, (n.Logic, n.InOp, n.LikeOp))
 
 
 def _children(node: n.Node) -> Iterator[n.Node]:
@@ -85,13 +96,32 @@ def _hoistable(node: n.Node) -> bool:
     if isinstance(node, n.Path) and isinstance(node.base, (n.Name, n.Payload)):
         return all(
             isinstance(s, n.Key)
-            or (isinstance(s, n.Index) and isinstance(s.expr, n.Literal) and type(s.expr.value) is int)
+            or (
+                isinstance(s, n.Index)
+                and isinstance(s.expr, n.Literal)
+                and type(s.expr.value) is int
+            )
             for s in node.steps
         )
     return False
 
 
-class Gen:
+def _prefixes(node: n.Node) -> Iterator[n.Node]:
+    """The node and its shorter root lookups, longest first (`event.x` keeps its first key)."""
+    yield node
+    if not isinstance(node, n.Path):
+        return
+    base = node.base
+    least = (
+        1
+        if isinstance(base, n.Payload) or (isinstance(base, n.Name) and base.name == "event")
+        else 0
+    )
+    for k in range(len(node.steps) - 1, least - 1, -1):
+        yield n.Path(base, node.steps[:k]) if k else base
+
+
+class Gen(OperatorsMixin):
     """Generates the Python source of one or more functions sharing constants and hoists."""
 
     def __init__(self, source: str) -> None:
@@ -111,6 +141,13 @@ class Gen:
         self.counter += 1
         return f"{prefix}{self.counter}"
 
+    def bind(self, code: str) -> tuple[str, str]:
+        """(expression that evaluates ``code`` once, name that holds its value afterwards)."""
+        if code.isidentifier():
+            return code, code
+        t = self.tmp()
+        return f"({t} := {code})", t
+
     def const(self, value: Any, name: str | None = None) -> str:
         name = name or f"_k{len(self.consts)}"
         self.consts[name] = value
@@ -127,24 +164,39 @@ class Gen:
         return self.const(v)
 
     def count_repeats(self, roots: list[n.Node]) -> None:
-        """Find root lookups used more than once; they are computed once per evaluation."""
-        seen: set[n.Node] = set()
+        """Find root lookups (and shared path prefixes) used more than once.
+
+        They are computed once per evaluation: ``$.data.object.id`` and ``$.data.object.amount``
+        share ``$.data.object``, as a hand-written function would share a local variable.
+        A prefix is kept only where usages branch off it, not where one longer prefix always
+        follows it.
+        """
+        counts: dict[n.Node, int] = {}
+        longer: dict[n.Node, set[n.Node]] = {}
         stack = list(roots)
         while stack:
             node = stack.pop()
             if _hoistable(node):
-                if node in seen:
-                    self.repeated.add(node)
-                seen.add(node)
+                prev: n.Node | None = None
+                for prefix in reversed(list(_prefixes(node))):
+                    counts[prefix] = counts.get(prefix, 0) + 1
+                    if prev is not None:
+                        longer.setdefault(prev, set()).add(prefix)
+                    prev = prefix
                 if isinstance(node, n.Path):
                     continue
             stack.extend(_children(node))
+        for node, count in counts.items():
+            if count >= 2 and all(counts[x] < count for x in longer.get(node, ())):
+                self.repeated.add(node)
 
     def error(self, message: str, column: int) -> ExpressionSyntaxError:
         return ExpressionSyntaxError(message, source=self.source, column=max(column, 1))
 
     # Expressions -----------------------------------------------------------------------------
     def truth(self, node: n.Node) -> str:
+        if isinstance(node, n.Literal):
+            return repr(node.value is True)
         code = self.expr(node)
         return code if is_bool(node) else f"({code} is True)"
 
@@ -207,10 +259,18 @@ class Gen:
 
     def x_Path(self, node: n.Path) -> str:
         base, steps = node.base, node.steps
+        if self.repeated and not self.scopes and not self.relative and _hoistable(node):
+            for prefix in list(_prefixes(node))[1:]:
+                if prefix in self.repeated and isinstance(prefix, n.Path):
+                    return self.chain(self.expr(prefix), steps[len(prefix.steps) :])
         in_scope = isinstance(base, n.Name) and any(base.name in s for s in self.scopes)
         if (
-            isinstance(base, n.Name) and base.name == "event" and not in_scope
-            and not self.relative and steps and isinstance(steps[0], n.Key)
+            isinstance(base, n.Name)
+            and base.name == "event"
+            and not in_scope
+            and not self.relative
+            and steps
+            and isinstance(steps[0], n.Key)
         ):
             return self.chain(self.event(steps[0].name), steps[1:])
         return self.chain(self.expr(base), steps)
@@ -250,9 +310,11 @@ class Gen:
             if isinstance(step, n.Key):
                 conds.append(f"isinstance({bind}, dict)")
                 code = f"{holder}.get({self.lit(step.name)})"
-            elif isinstance(step, n.Index) and isinstance(step.expr, n.Literal) and type(
-                step.expr.value
-            ) is int:
+            elif (
+                isinstance(step, n.Index)
+                and isinstance(step.expr, n.Literal)
+                and type(step.expr.value) is int
+            ):
                 i = step.expr.value
                 size = f"len({holder}) > {i}" if i >= 0 else f"len({holder}) >= {-i}"
                 conds.append(f"type({bind}) is list and {size}")
@@ -262,114 +324,6 @@ class Gen:
                 conds.append(f"{bind} is not None")
                 code = f"_index({holder}, {self.expr(step.expr)})"
         return f"({code} if {' and '.join(conds)} else None)"
-
-    # Operators -------------------------------------------------------------------------------
-    def x_Unary(self, node: n.Unary) -> str:
-        if node.op == "not":
-            code = self.expr(node.operand)
-            return f"(not {code})" if is_bool(node.operand) else f"({code} is not True)"
-        t = self.tmp()
-        return f"(-{t} if type({t} := {self.expr(node.operand)}) in _NUM else None)"
-
-    def x_Logic(self, node: n.Logic) -> str:
-        return "(" + f" {node.op} ".join(self.truth(o) for o in node.operands) + ")"
-
-    def x_Ternary(self, node: n.Ternary) -> str:
-        return f"({self.expr(node.then)} if {self.truth(node.cond)} else {self.expr(node.other)})"
-
-    def x_Binary(self, node: n.Binary) -> str:
-        op, left, right = node.op, node.left, node.right
-        if op == "??":
-            t = self.tmp()
-            return f"({t} if ({t} := {self.expr(left)}) is not None else {self.expr(right)})"
-        if op in ("==", "!="):
-            return self.equality(op == "!=", left, right)
-        if op in _ORDER:
-            return self.ordering(op, left, right)
-        return self.arithmetic(op, left, right)
-
-    def equality(self, negate: bool, left: n.Node, right: n.Node) -> str:
-        if isinstance(left, n.Literal) and not isinstance(right, n.Literal):
-            left, right = right, left
-        if isinstance(right, n.Literal):
-            v, x = right.value, self.expr(left)
-            # Python's == is already type-strict for these literals (bool aside, handled by `is`).
-            if v is None or type(v) is bool:
-                return f"({x} is {'not ' if negate else ''}{v!r})"
-            if type(v) is str or (type(v) in rt.NUM and v not in (0, 1)):
-                return f"({x} {'!=' if negate else '=='} {self.lit(v)})"
-        self.uses.add("B")
-        helper = "_ne" if negate else "_eq"
-        return f"{helper}(_B, {self.expr(left)}, {self.expr(right)})"
-
-    def ordering(self, op: str, left: n.Node, right: n.Node) -> str:
-        if isinstance(left, n.Literal) and not isinstance(right, n.Literal):
-            left, right, op = right, left, _FLIP[op]
-        if isinstance(right, n.Literal) and type(right.value) in (int, float, str):
-            t, v = self.tmp(), right.value
-            kind = "in _NUM" if type(v) in rt.NUM else "is str"
-            return f"(type({t} := {self.expr(left)}) {kind} and {t} {op} {self.lit(v)})"
-        return f"{_ORDER[op]}({self.expr(left)}, {self.expr(right)})"
-
-    def arithmetic(self, op: str, left: n.Node, right: n.Node) -> str:
-        lit_right = isinstance(right, n.Literal) and type(right.value) in rt.NUM
-        # Inline only outside lambdas: repeated in a loop, even `x * 2` could grow without bound.
-        if lit_right and not self.scopes and not isinstance(left, n.Literal):
-            v = right.value
-            if op in "/%" and v == 0:
-                return "None"
-            t = self.tmp()
-            return f"({t} {op} {self.lit(v)} if type({t} := {self.expr(left)}) in _NUM else None)"
-        helper = _ARITH[op]
-        if op == "+":
-            self.uses.add("B")
-            return f"_add(_B, {self.expr(left)}, {self.expr(right)})"
-        return f"{helper}({self.expr(left)}, {self.expr(right)})"
-
-    def x_InOp(self, node: n.InOp) -> str:
-        right = node.right
-        if (
-            isinstance(right, n.ListLit) and right.items
-            and all(isinstance(i, n.Literal) and type(i.value) is str for i in right.items)
-        ):
-            values = self.const(frozenset(i.value for i in right.items))  # type: ignore[attr-defined]
-            t = self.tmp()
-            code = f"(type({t} := {self.expr(node.left)}) is str and {t} in {values})"
-        else:
-            self.uses.add("B")
-            code = f"_in(_B, {self.expr(node.left)}, {self.expr(right)})"
-        return f"(not {code})" if node.negate else code
-
-    def x_LikeOp(self, node: n.LikeOp) -> str:
-        code = self.like(node)
-        return f"(not {code})" if node.negate else code
-
-    def like(self, node: n.LikeOp) -> str:
-        x = self.expr(node.left)
-        if not (isinstance(node.pattern, n.Literal) and type(node.pattern.value) is str):
-            self.uses.add("B")
-            return f"_like(_B, {x}, {self.expr(node.pattern)}, {node.insensitive!r})"
-        plan = like_mod.LikePattern(node.pattern.value, node.insensitive)
-        t = self.tmp()
-        if plan.simple and not node.insensitive:
-            parts = [self.lit(p) for p in plan.literal_parts()]
-            raw = plan.literal_parts()
-            is_str = f"type({t} := {x}) is str"
-            if len(raw) == 1:
-                return f"({x} == {parts[0]})"
-            if len(raw) == 2:
-                checks = [is_str]
-                if raw[0] and raw[1]:
-                    checks.append(f"len({t}) >= {len(raw[0]) + len(raw[1])}")
-                if raw[0]:
-                    checks.append(f"{t}.startswith({parts[0]})")
-                if raw[1]:
-                    checks.append(f"{t}.endswith({parts[1]})")
-                return "(" + " and ".join(checks) + ")"
-            if len(raw) == 3 and not raw[0] and not raw[2]:
-                return f"({is_str} and {parts[1]} in {t})"
-        self.uses.add("B")
-        return f"_likeg(_B, {self.const(plan)}, {x})"
 
     # Calls -----------------------------------------------------------------------------------
     def x_Call(self, node: n.Call) -> str:
@@ -381,8 +335,10 @@ class Gen:
         count = len(node.args)
         if count < fs.min_args or (fs.max_args is not None and count > fs.max_args):
             want = (
-                str(fs.min_args) if fs.min_args == fs.max_args
-                else f"at least {fs.min_args}" if fs.max_args is None
+                str(fs.min_args)
+                if fs.min_args == fs.max_args
+                else f"at least {fs.min_args}"
+                if fs.max_args is None
                 else f"{fs.min_args} to {fs.max_args}"
             )
             raise self.error(f"{node.name}() takes {want} arguments, got {count}", node.column)
@@ -433,12 +389,16 @@ class Gen:
         ]
         return "\n".join(lines)
 
-    def build(self, sources: list[str], extra_globals: dict[str, Any] | None = None) -> dict[str, Any]:
+    def build(
+        self, sources: list[str], extra_globals: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Compile the function sources and return the namespace holding them."""
         namespace = {**_HELPERS, **self.consts, "_SRC": self.source, **(extra_globals or {})}
         text = "\n\n".join(sources)
         try:
-            code = compile(text, "<expression>", "exec")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", SyntaxWarning)  # e.g. `'a' is None` after folding
+                code = compile(text, "<expression>", "exec")
         except (SyntaxError, RecursionError, MemoryError, ValueError, OverflowError):
             # Python's own nesting limits; our MAX_NESTING normally stops this earlier.
             raise ExpressionSyntaxError(

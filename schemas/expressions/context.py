@@ -12,8 +12,17 @@ __all__ = ["Context", "ENVELOPE_FIELDS"]
 # from the payload; see docs/expressions.md "Name resolution".
 ENVELOPE_FIELDS = frozenset(
     {
-        "id", "type", "source", "time", "partition_key", "content_type", "headers",
-        "correlation_id", "causation_id", "tenant", "received_at",
+        "id",
+        "type",
+        "source",
+        "time",
+        "partition_key",
+        "content_type",
+        "headers",
+        "correlation_id",
+        "causation_id",
+        "tenant",
+        "received_at",
     }
 )
 

@@ -15,12 +15,14 @@ class ExpressionError(Exception):
 
     ``source`` is the expression (or template) text the error belongs to; it is filled in by
     the compiled function's error handler when a runtime helper raised without knowing it.
+    ``path`` locates the error inside a mapping (``alert.threshold``) when there is one.
     """
 
     def __init__(self, message: str, *, source: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.source = source
+        self.path: str | None = None  # set for errors located inside a mapping
 
     def __str__(self) -> str:
         return self.message
@@ -51,7 +53,9 @@ class ExpressionSyntaxError(ExpressionError):
         self.path = path
 
     def __str__(self) -> str:
-        where = f"column {self.column}" if self.line == 1 else f"line {self.line}, column {self.column}"
+        where = (
+            f"column {self.column}" if self.line == 1 else f"line {self.line}, column {self.column}"
+        )
         prefix = f"at {self.path}: " if self.path else ""
         return f"{prefix}{where}: {self.message}"
 

@@ -76,7 +76,7 @@ def _split(pattern: str) -> list[tuple[str | None, ...]]:
 
 
 def _finder(seg: tuple[str | None, ...]):  # type: ignore[no-untyped-def]
-    """A function (text, pos, anchored, end) -> match position or -1 for one fixed-length segment."""
+    """A function (text, pos, anchored, end) -> match position or -1 for one segment."""
     if ANY_ONE not in seg:
         lit = "".join(c for c in seg if c is not None)
 

@@ -10,18 +10,18 @@ from typing import Any
 
 from .errors import ExpressionLimitError
 
-MAX_SOURCE_LENGTH = 64 * 1024          # characters of expression / template source
-MAX_NESTING = 100                      # brackets in the source, and depth of the syntax tree
-MAX_STRING_LENGTH = 1024 * 1024        # characters of any string an expression produces
-MAX_LIST_LENGTH = 100_000              # elements of any list an expression produces
-MAX_INT_BITS = 4096                    # integers produced by arithmetic (2**4096 is plenty)
-WORK_BUDGET = 20_000_000               # work units (elements / characters) per evaluation
-MAX_REGEX_LENGTH = 1000                # characters of a regular expression pattern
+MAX_SOURCE_LENGTH = 64 * 1024  # characters of expression / template source
+MAX_NESTING = 100  # brackets in the source, and depth of the syntax tree
+MAX_STRING_LENGTH = 1024 * 1024  # characters of any string an expression produces
+MAX_LIST_LENGTH = 100_000  # elements of any list an expression produces
+MAX_INT_BITS = 4096  # integers produced by arithmetic (2**4096 is plenty)
+WORK_BUDGET = 20_000_000  # work units (elements / characters) per evaluation
+MAX_REGEX_LENGTH = 1000  # characters of a regular expression pattern
 # Python's backtracking `re` is only used when google-re2 is not installed; even with the
 # nested-quantifier guard, patterns like \w+\s+\w+x are quadratic, so its input is kept short.
 MAX_REGEX_INPUT_BACKTRACKING = 4096
 MAX_REGEX_INPUT_RE2 = MAX_STRING_LENGTH
-MAX_MAPPING_DEPTH = 50                 # nesting of dicts/lists in a mapping
+MAX_MAPPING_DEPTH = 50  # nesting of dicts/lists in a mapping
 
 
 def check_str(value: str) -> str:

@@ -1,4 +1,4 @@
-"""Parse expression text into the syntax tree of ``nodes`` (parsing happens at compile time only)."""
+"""Parse expression text into the syntax tree of ``nodes`` (at compile time only)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,20 @@ __all__ = ["parse"]
 
 # How terminals are named in "expected one of …" messages.
 _DISPLAY = {
-    "NAME": "name", "NUMBER": "number", "STRING": "string", "COMPOP": "comparison",
-    "AND": "AND", "OR": "OR", "NOT": "NOT", "IN": "IN", "LIKE": "LIKE", "ILIKE": "ILIKE",
-    "TRUE": "true", "FALSE": "false", "NULL": "null", "LAMBDA_HEAD": "lambda",
+    "NAME": "name",
+    "NUMBER": "number",
+    "STRING": "string",
+    "COMPOP": "comparison",
+    "AND": "AND",
+    "OR": "OR",
+    "NOT": "NOT",
+    "IN": "IN",
+    "LIKE": "LIKE",
+    "ILIKE": "ILIKE",
+    "TRUE": "true",
+    "FALSE": "false",
+    "NULL": "null",
+    "LAMBDA_HEAD": "lambda",
     "$END": "end of input",
 }
 
@@ -80,7 +91,11 @@ def _extend(base: n.Node, steps: tuple[n.Step, ...]) -> n.Node:
     inner = [s.expr for s in steps if isinstance(s, n.Index)]
     inner += [v for s in steps if isinstance(s, n.MultiHash) for _, v in s.pairs]
     # Each projection / multiselect becomes a nested function in the generated code: count it.
-    depth = _depth(base, *inner) + sum(isinstance(s, (n.Project, n.MultiHash)) for s in steps)
+    nested = sum(isinstance(s, (n.Project, n.MultiHash)) for s in steps)
+    if isinstance(base, n.Path):  # plain key steps add no nesting: `$.a.a.a…` stays flat
+        depth = max(base.depth, _depth(*inner) if inner else 0) + nested
+    else:
+        depth = _depth(base, *inner) + nested
     if depth > MAX_NESTING:
         raise _Limit
     if isinstance(base, n.Path):
@@ -125,6 +140,7 @@ class _Build(Transformer):  # type: ignore[type-arg]
         # Parentheses end a projection: `($.a[*].b)[0]` indexes the projected list.
         if isinstance(node, n.Path) and _steps_have_project(node):
             return n.Path(node, (), depth=_depth(node))
+        assert isinstance(node, n.Node)
         return node
 
     def list_lit(self, c: list[Any]) -> n.Node:
@@ -193,11 +209,14 @@ class _Build(Transformer):  # type: ignore[type-arg]
             _, name, args = target
             all_args = (value, *args)
             return n.Call(str(name), all_args, column=name.column, depth=_depth(*all_args))
+        assert isinstance(value, n.Node)
         if isinstance(target, n.Current):
             return value
         assert isinstance(target, n.Path) and isinstance(target.base, n.Current)
         if isinstance(value, n.Path) and _steps_have_project(value):
-            value = n.Path(value, (), depth=_depth(value))  # a pipe ends a projection, as in JMESPath
+            value = n.Path(
+                value, (), depth=_depth(value)
+            )  # a pipe ends a projection, as in JMESPath
         return _extend(value, target.steps)
 
     # Operators -----------------------------------------------------------------------------
@@ -267,7 +286,8 @@ def _prescan(source: str) -> None:
     if len(source) > MAX_SOURCE_LENGTH:
         raise ExpressionSyntaxError(
             f"expression is {len(source)} characters long, the limit is {MAX_SOURCE_LENGTH}",
-            source=source[:200], column=1,
+            source=source[:200],
+            column=1,
         )
     depth, quote, i = 0, "", 0
     while i < len(source):

@@ -9,7 +9,7 @@ Functions taking ``b`` charge the evaluation's work budget, because their cost g
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -42,7 +42,7 @@ def deep_eq(b: list[int], x: Any, y: Any) -> bool:
             if len(a) != len(c):
                 return False
             charge(b, len(a))
-            stack.extend(zip(a, c))
+            stack.extend(zip(a, c, strict=True))
         elif a != c:
             return False
     return True
@@ -176,7 +176,7 @@ def to_text(value: Any) -> str:
     """How a value renders in a template: null → '', strings as-is, others as compact JSON."""
     t = type(value)
     if t is str:
-        return value
+        return cast(str, value)
     if value is None:
         return ""
     if t is bool:

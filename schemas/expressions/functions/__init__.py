@@ -77,8 +77,16 @@ def all_functions() -> dict[str, FunctionSpec]:
             if fs.name in table:
                 raise RuntimeError(f"function {fs.name} defined twice")
             table[fs.name] = FunctionSpec(
-                fs.name, fs.impl, fs.min_args, fs.max_args, fs.doc, fs.example, fs.result,
-                fs.lambdas, fs.budget, category,
+                fs.name,
+                fs.impl,
+                fs.min_args,
+                fs.max_args,
+                fs.doc,
+                fs.example,
+                fs.result,
+                fs.lambdas,
+                fs.budget,
+                category,
             )
     return table
 

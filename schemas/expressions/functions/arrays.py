@@ -111,7 +111,9 @@ def _sort_key(v: Any) -> tuple[int, Any]:
 def sort(b: list[int], items: Any, key: Fn1 | None = None) -> list[Any] | None:
     if type(items) is not list:
         return None
-    charge(b, len(items) * max(1, len(items).bit_length()) + (LAMBDA_COST * len(items) if key else 0))
+    charge(
+        b, len(items) * max(1, len(items).bit_length()) + (LAMBDA_COST * len(items) if key else 0)
+    )
     if key is None:
         return sorted(items, key=_sort_key)
     keyed = [(_sort_key(key(x)), i, x) for i, x in enumerate(items)]
@@ -168,29 +170,101 @@ def range_(start: Any, end: Any = None) -> list[int] | None:
 
 
 FUNCTIONS = (
-    fn("map", map_, (2, 2), "Apply a lambda to every element.", "map([1, 2, 3], x => x * 2)",
-       [2, 4, 6], lambdas=((1, 1),), budget=True),
-    fn("filter", filter_, (2, 2), "Keep the elements for which the lambda is true.",
-       "filter([1, 5, 10], x => x > 3)", [5, 10], lambdas=((1, 1),), budget=True),
-    fn("reduce", reduce_, (3, 3), "Fold the list with (acc, x) => …, starting from an initial value.",
-       "reduce([1, 2, 3], 0, (acc, x) => acc + x)", 6, lambdas=((2, 2),), budget=True),
-    fn("count", count, (1, 2), "Number of elements (for which the optional lambda is true).",
-       "count([1, 5, 10], x => x > 3)", 2, lambdas=((1, 1),), budget=True),
+    fn(
+        "map",
+        map_,
+        (2, 2),
+        "Apply a lambda to every element.",
+        "map([1, 2, 3], x => x * 2)",
+        [2, 4, 6],
+        lambdas=((1, 1),),
+        budget=True,
+    ),
+    fn(
+        "filter",
+        filter_,
+        (2, 2),
+        "Keep the elements for which the lambda is true.",
+        "filter([1, 5, 10], x => x > 3)",
+        [5, 10],
+        lambdas=((1, 1),),
+        budget=True,
+    ),
+    fn(
+        "reduce",
+        reduce_,
+        (3, 3),
+        "Fold the list with (acc, x) => …, starting from an initial value.",
+        "reduce([1, 2, 3], 0, (acc, x) => acc + x)",
+        6,
+        lambdas=((2, 2),),
+        budget=True,
+    ),
+    fn(
+        "count",
+        count,
+        (1, 2),
+        "Number of elements (for which the optional lambda is true).",
+        "count([1, 5, 10], x => x > 3)",
+        2,
+        lambdas=((1, 1),),
+        budget=True,
+    ),
     fn("sum", sum_, (1, 1), "Sum of the numbers in a list.", "sum([1, 2, 3.5])", 6.5, budget=True),
-    fn("avg", avg, (1, 1), "Mean of the numbers in a list (null when none).", "avg([1, 2, 3])",
-       2.0, budget=True),
+    fn(
+        "avg",
+        avg,
+        (1, 1),
+        "Mean of the numbers in a list (null when none).",
+        "avg([1, 2, 3])",
+        2.0,
+        budget=True,
+    ),
     fn("first", first, (1, 1), "First element, or null.", "first(['a', 'b'])", "a"),
     fn("last", last, (1, 1), "Last element, or null.", "last(['a', 'b'])", "b"),
-    fn("flatten", flatten, (1, 1),
-       "A list: splice nested lists one level. An object: dotted keys (see expand).",
-       "flatten([[1, 2], [3], 4])", [1, 2, 3, 4], budget=True),
-    fn("sort", sort, (1, 2), "Sort (numbers, then strings), optionally by a key lambda; stable.",
-       "sort([{n: 2}, {n: 1}], x => x.n)", [{"n": 1}, {"n": 2}], lambdas=((1, 1),), budget=True),
+    fn(
+        "flatten",
+        flatten,
+        (1, 1),
+        "A list: splice nested lists one level. An object: dotted keys (see expand).",
+        "flatten([[1, 2], [3], 4])",
+        [1, 2, 3, 4],
+        budget=True,
+    ),
+    fn(
+        "sort",
+        sort,
+        (1, 2),
+        "Sort (numbers, then strings), optionally by a key lambda; stable.",
+        "sort([{n: 2}, {n: 1}], x => x.n)",
+        [{"n": 1}, {"n": 2}],
+        lambdas=((1, 1),),
+        budget=True,
+    ),
     fn("reverse", reverse, (1, 1), "Reverse a list or string.", "reverse([1, 2, 3])", [3, 2, 1]),
-    fn("unique", unique, (1, 1), "Drop repeated elements, keeping the first.",
-       "unique(['a', 'b', 'a'])", ["a", "b"], budget=True),
-    fn("slice", slice_, (2, 3), "Elements (or characters) from start to end (exclusive).",
-       "slice([1, 2, 3, 4], 1, 3)", [2, 3]),
-    fn("range", range_, (1, 2), "Integers from start (default 0) to end (exclusive).",
-       "range(3)", [0, 1, 2]),
+    fn(
+        "unique",
+        unique,
+        (1, 1),
+        "Drop repeated elements, keeping the first.",
+        "unique(['a', 'b', 'a'])",
+        ["a", "b"],
+        budget=True,
+    ),
+    fn(
+        "slice",
+        slice_,
+        (2, 3),
+        "Elements (or characters) from start to end (exclusive).",
+        "slice([1, 2, 3, 4], 1, 3)",
+        [2, 3],
+    ),
+    fn(
+        "range",
+        range_,
+        (1, 2),
+        "Integers from start (default 0) to end (exclusive).",
+        "range(3)",
+        [0, 1, 2],
+    ),
 )

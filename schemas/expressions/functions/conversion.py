@@ -51,10 +51,28 @@ def to_boolean(value: Any) -> Any:
 
 
 FUNCTIONS = (
-    fn("to_string", to_string, (1, 1), "Text of a value (null → '', objects → JSON).",
-       "to_string({a: 1})", '{"a":1}'),
-    fn("to_number", to_number, (1, 1), "Number from a string/number/bool, else null.",
-       "to_number('49.99')", 49.99),
-    fn("to_boolean", to_boolean, (1, 1), "Boolean from a bool, number or yes/no/true/false string.",
-       "to_boolean('yes')", True),
+    fn(
+        "to_string",
+        to_string,
+        (1, 1),
+        "Text of a value (null → '', objects → JSON).",
+        "to_string({a: 1})",
+        '{"a":1}',
+    ),
+    fn(
+        "to_number",
+        to_number,
+        (1, 1),
+        "Number from a string/number/bool, else null.",
+        "to_number('49.99')",
+        49.99,
+    ),
+    fn(
+        "to_boolean",
+        to_boolean,
+        (1, 1),
+        "Boolean from a bool, number or yes/no/true/false string.",
+        "to_boolean('yes')",
+        True,
+    ),
 )

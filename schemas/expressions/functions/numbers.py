@@ -60,13 +60,33 @@ def max_(b: list[int], *values: Any) -> Any:
 
 
 FUNCTIONS = (
-    fn("round", round_, (1, 2), "Round half away from zero to N decimal places (default 0).",
-       "round(49.995, 2)", 50.0),
+    fn(
+        "round",
+        round_,
+        (1, 2),
+        "Round half away from zero to N decimal places (default 0).",
+        "round(49.995, 2)",
+        50.0,
+    ),
     fn("floor", floor, (1, 1), "Largest integer not above the number.", "floor(4.7)", 4),
     fn("ceil", ceil, (1, 1), "Smallest integer not below the number.", "ceil(4.2)", 5),
     fn("abs", abs_, (1, 1), "Absolute value.", "abs(-3)", 3),
-    fn("min", min_, (1, None), "Smallest number among the arguments or in one list argument.",
-       "min([3, 1, 2])", 1, budget=True),
-    fn("max", max_, (1, None), "Largest number among the arguments or in one list argument.",
-       "max(3, 9, 4)", 9, budget=True),
+    fn(
+        "min",
+        min_,
+        (1, None),
+        "Smallest number among the arguments or in one list argument.",
+        "min([3, 1, 2])",
+        1,
+        budget=True,
+    ),
+    fn(
+        "max",
+        max_,
+        (1, None),
+        "Largest number among the arguments or in one list argument.",
+        "max(3, 9, 4)",
+        9,
+        budget=True,
+    ),
 )

@@ -21,7 +21,7 @@ from ..errors import ExpressionEvaluationError, ExpressionLimitError
 from ..limits import MAX_REGEX_INPUT_BACKTRACKING, MAX_REGEX_INPUT_RE2, MAX_REGEX_LENGTH
 
 try:  # pragma: no cover - depends on the environment
-    import re2 as _re2  # type: ignore[import-not-found]
+    import re2 as _re2
 except ImportError:  # pragma: no cover
     _re2 = None
 
@@ -30,9 +30,12 @@ MAX_INPUT = MAX_REGEX_INPUT_RE2 if _re2 is not None else MAX_REGEX_INPUT_BACKTRA
 
 _REPEATS = {C.MAX_REPEAT, C.MIN_REPEAT}
 _FORBIDDEN = {
-    C.GROUPREF: "backreferences", C.GROUPREF_EXISTS: "conditional groups",
-    C.ASSERT: "lookaround assertions", C.ASSERT_NOT: "lookaround assertions",
-    C.ATOMIC_GROUP: "atomic groups", C.POSSESSIVE_REPEAT: "possessive quantifiers",
+    C.GROUPREF: "backreferences",
+    C.GROUPREF_EXISTS: "conditional groups",
+    C.ASSERT: "lookaround assertions",
+    C.ASSERT_NOT: "lookaround assertions",
+    C.ATOMIC_GROUP: "atomic groups",
+    C.POSSESSIVE_REPEAT: "possessive quantifiers",
 }
 _ALLOWED_FLAGS = re.IGNORECASE | re.MULTILINE | re.DOTALL | re.UNICODE
 
@@ -42,7 +45,7 @@ class UnsafePattern(ValueError):
 
 
 def check_pattern(pattern: str) -> None:
-    """Raise UnsafePattern unless ``pattern`` is a short, RE2-compatible, backtracking-safe regex."""
+    """Raise UnsafePattern unless ``pattern`` is short, RE2-compatible and backtracking-safe."""
     if len(pattern) > MAX_REGEX_LENGTH:
         raise UnsafePattern(f"regex is longer than {MAX_REGEX_LENGTH} characters")
     try:

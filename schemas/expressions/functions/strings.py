@@ -27,11 +27,12 @@ def concat(b: list[int], *values: Any) -> str:
 def split(b: list[int], s: Any, sep: Any = None) -> list[str] | None:
     if type(s) is not str:
         return None
-    charge(b, len(s) >> 4)
+    if len(s) > 1024:  # small inputs are cheap; only charge (and pre-count) big ones
+        charge(b, len(s) >> 4)
     if sep is None:
         parts = s.split()
     elif type(sep) is str and sep:
-        if s.count(sep) >= MAX_LIST_LENGTH:
+        if len(s) >= MAX_LIST_LENGTH and s.count(sep) >= MAX_LIST_LENGTH:
             raise ExpressionLimitError(f"split result exceeds {MAX_LIST_LENGTH} elements")
         parts = s.split(sep)
     else:
@@ -120,7 +121,9 @@ def regex_replace(b: list[int], s: Any, pattern: Any, replacement: Any) -> str |
             raise ExpressionEvaluationError(f"regex_replace: bad replacement: {exc}") from None
         produced[0] += len(out)
         if produced[0] > MAX_STRING_LENGTH:
-            raise ExpressionLimitError(f"regex_replace result exceeds {MAX_STRING_LENGTH} characters")
+            raise ExpressionLimitError(
+                f"regex_replace result exceeds {MAX_STRING_LENGTH} characters"
+            )
         return out
 
     return str(compiled.sub(expand, s))
@@ -133,9 +136,9 @@ def substring(s: Any, start: Any, end: Any = None) -> str | None:
 
 
 def truncate(s: Any, length: Any, suffix: Any = "") -> str | None:
-    if type(s) is not str or not _is_int(length) or length < 0 or type(suffix) is not str:
-        return None
-    return s if len(s) <= length else s[:length] + suffix
+    if type(s) is str and type(length) is int and length >= 0 and type(suffix) is str:
+        return s if len(s) <= length else s[:length] + suffix
+    return None
 
 
 def pad(s: Any, width: Any, fill: Any = " ", side: Any = "left") -> str | None:
@@ -219,42 +222,152 @@ def length(value: Any) -> int | None:
 
 
 FUNCTIONS = (
-    fn("concat", concat, (1, None), "Join the text of all arguments (null is empty).",
-       "concat('order-', 42)", "order-42", budget=True),
-    fn("split", split, (1, 2), "Split a string by a separator (default: whitespace).",
-       "split('refs/heads/main', '/')", ["refs", "heads", "main"], budget=True),
-    fn("join", join, (1, 2), "Join list elements' text with a separator.",
-       "join(['a', 'b', 'c'], ', ')", "a, b, c", budget=True),
+    fn(
+        "concat",
+        concat,
+        (1, None),
+        "Join the text of all arguments (null is empty).",
+        "concat('order-', 42)",
+        "order-42",
+        budget=True,
+    ),
+    fn(
+        "split",
+        split,
+        (1, 2),
+        "Split a string by a separator (default: whitespace).",
+        "split('refs/heads/main', '/')",
+        ["refs", "heads", "main"],
+        budget=True,
+    ),
+    fn(
+        "join",
+        join,
+        (1, 2),
+        "Join list elements' text with a separator.",
+        "join(['a', 'b', 'c'], ', ')",
+        "a, b, c",
+        budget=True,
+    ),
     fn("lower", lower, (1, 1), "Lower-case a string.", "lower('PUSH')", "push"),
     fn("upper", upper, (1, 1), "Upper-case a string.", "upper('eur')", "EUR"),
-    fn("trim", trim, (1, 2), "Strip whitespace (or the given characters) from both ends.",
-       "trim('  hi  ')", "hi"),
-    fn("replace", replace, (3, 3), "Replace every occurrence of a substring.",
-       "replace('order.placed', '.', '-')", "order-placed", budget=True),
-    fn("regex_match", regex_match, (2, 2), "True when the regex matches anywhere in the string.",
-       "regex_match('INV-2024-001', '^INV-\\\\d{4}-')", True, budget=True),
-    fn("regex_extract", regex_extract, (2, 3), "The first match (or a group of it), else null.",
-       "regex_extract('order #123 shipped', '#(\\\\d+)', 1)", "123", budget=True),
-    fn("regex_replace", regex_replace, (3, 3),
-       "Replace regex matches; the replacement may use \\\\1 or \\\\g<name>.",
-       "regex_replace('a1b22c', '\\\\d+', '#')", "a#b#c", budget=True),
-    fn("substring", substring, (2, 3), "Characters from start (inclusive) to end (exclusive).",
-       "substring('refs/heads/main', 11)", "main"),
-    fn("truncate", truncate, (2, 3), "At most N characters, with an optional suffix when cut.",
-       "truncate('9f8e7d6c5b4a', 7)", "9f8e7d6"),
-    fn("pad", pad, (2, 4), "Pad to a width with a fill character on the 'left' (default) or 'right'.",
-       "pad(7, 3, '0')", "007"),
+    fn(
+        "trim",
+        trim,
+        (1, 2),
+        "Strip whitespace (or the given characters) from both ends.",
+        "trim('  hi  ')",
+        "hi",
+    ),
+    fn(
+        "replace",
+        replace,
+        (3, 3),
+        "Replace every occurrence of a substring.",
+        "replace('order.placed', '.', '-')",
+        "order-placed",
+        budget=True,
+    ),
+    fn(
+        "regex_match",
+        regex_match,
+        (2, 2),
+        "True when the regex matches anywhere in the string.",
+        "regex_match('INV-2024-001', '^INV-\\\\d{4}-')",
+        True,
+        budget=True,
+    ),
+    fn(
+        "regex_extract",
+        regex_extract,
+        (2, 3),
+        "The first match (or a group of it), else null.",
+        "regex_extract('order #123 shipped', '#(\\\\d+)', 1)",
+        "123",
+        budget=True,
+    ),
+    fn(
+        "regex_replace",
+        regex_replace,
+        (3, 3),
+        "Replace regex matches; the replacement may use \\\\1 or \\\\g<name>.",
+        "regex_replace('a1b22c', '\\\\d+', '#')",
+        "a#b#c",
+        budget=True,
+    ),
+    fn(
+        "substring",
+        substring,
+        (2, 3),
+        "Characters from start (inclusive) to end (exclusive).",
+        "substring('refs/heads/main', 11)",
+        "main",
+    ),
+    fn(
+        "truncate",
+        truncate,
+        (2, 3),
+        "At most N characters, with an optional suffix when cut.",
+        "truncate('9f8e7d6c5b4a', 7)",
+        "9f8e7d6",
+    ),
+    fn(
+        "pad",
+        pad,
+        (2, 4),
+        "Pad to a width with a fill character on the 'left' (default) or 'right'.",
+        "pad(7, 3, '0')",
+        "007",
+    ),
     fn("pad_left", pad_left, (2, 3), "Pad on the left to a width.", "pad_left('5', 2, '0')", "05"),
-    fn("pad_right", pad_right, (2, 3), "Pad on the right to a width.",
-       "pad_right('ab', 4, '.')", "ab.."),
-    fn("format", format_, (1, None), "Fill `{}` / `{N}` placeholders with the arguments' text.",
-       "format('{} of {}', 3, 10)", "3 of 10", budget=True),
-    fn("startswith", startswith, (2, 2), "True when the string starts with the prefix.",
-       "startswith('refs/heads/main', 'refs/heads/')", True),
-    fn("endswith", endswith, (2, 2), "True when the string ends with the suffix.",
-       "endswith('invoice.payment_failed', '_failed')", True),
-    fn("contains", contains, (2, 2), "Substring of a string, element of a list or key of an object.",
-       "contains(['a', 'b'], 'b')", True, budget=True),
-    fn("length", length, (1, 1), "Length of a string, list or object; null otherwise.",
-       "length('hello')", 5),
+    fn(
+        "pad_right",
+        pad_right,
+        (2, 3),
+        "Pad on the right to a width.",
+        "pad_right('ab', 4, '.')",
+        "ab..",
+    ),
+    fn(
+        "format",
+        format_,
+        (1, None),
+        "Fill `{}` / `{N}` placeholders with the arguments' text.",
+        "format('{} of {}', 3, 10)",
+        "3 of 10",
+        budget=True,
+    ),
+    fn(
+        "startswith",
+        startswith,
+        (2, 2),
+        "True when the string starts with the prefix.",
+        "startswith('refs/heads/main', 'refs/heads/')",
+        True,
+    ),
+    fn(
+        "endswith",
+        endswith,
+        (2, 2),
+        "True when the string ends with the suffix.",
+        "endswith('invoice.payment_failed', '_failed')",
+        True,
+    ),
+    fn(
+        "contains",
+        contains,
+        (2, 2),
+        "Substring of a string, element of a list or key of an object.",
+        "contains(['a', 'b'], 'b')",
+        True,
+        budget=True,
+    ),
+    fn(
+        "length",
+        length,
+        (1, 1),
+        "Length of a string, list or object; null otherwise.",
+        "length('hello')",
+        5,
+    ),
 )
