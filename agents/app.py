@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -38,6 +39,7 @@ def _header(headers: Any, name: str) -> str | None:
 def create_app(pipeline: Pipeline, settings: WorkerSettings, metrics: Metrics | None = None) -> faust.App:
     """Build the worker app: router agent, tracker agent and table, lookup and metrics pages."""
     metrics = metrics or process_metrics()
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     scheme = register_transport(settings.fetch_max_wait_ms)
     app = faust.App(
         f"eis-worker-{pipeline.service}",

@@ -133,6 +133,7 @@ class Gen(OperatorsMixin):
         self.current: str | None = None
         self.relative = False
         self.repeated: set[n.Node] = set()
+        self.shared_payload = False
         self.hoisted: dict[n.Node, str] = {}
         self.hoist_lines: list[str] = []
 
@@ -172,11 +173,14 @@ class Gen(OperatorsMixin):
         follows it.
         """
         counts: dict[n.Node, int] = {}
+        names = 0
         longer: dict[n.Node, set[n.Node]] = {}
         stack = list(roots)
         while stack:
             node = stack.pop()
             if _hoistable(node):
+                base = node.base if isinstance(node, n.Path) else node
+                names += isinstance(base, n.Name) and base.name != "event"
                 prev: n.Node | None = None
                 for prefix in reversed(list(_prefixes(node))):
                     counts[prefix] = counts.get(prefix, 0) + 1
@@ -186,6 +190,8 @@ class Gen(OperatorsMixin):
                 if isinstance(node, n.Path):
                     continue
             stack.extend(_children(node))
+        # With several bare names, test "no variables, no steps, dict payload" once up front.
+        self.shared_payload = names >= 2
         for node, count in counts.items():
             if count >= 2 and all(counts[x] < count for x in longer.get(node, ())):
                 self.repeated.add(node)
@@ -242,10 +248,14 @@ class Gen(OperatorsMixin):
             cur = self.current
             return f"({cur}.get({k}) if isinstance({cur}, dict) else None)"
         self.uses.update("PSV")
-        return (
-            f"(V[{k}] if V is not None and {k} in V else S[{k}] if S is not None and {k} in S "
-            f"else P.get({k}) if isinstance(P, dict) else None)"
+        full = (
+            f"V[{k}] if V is not None and {k} in V else S[{k}] if S is not None and {k} in S "
+            f"else P.get({k}) if isinstance(P, dict) else None"
         )
+        if self.shared_payload:
+            self.uses.add("D")
+            return f"(_pd.get({k}) if _pd is not None else {full})"
+        return f"({full})"
 
     def event(self, field: str) -> str:
         k = self.lit(field)
@@ -289,12 +299,13 @@ class Gen(OperatorsMixin):
                 return f"_proj(_B, {code}, lambda {v}: {self.chain(v, rest)})"
             if isinstance(step, n.MultiHash):
                 code = self.simple(code, steps[start:j])
-                v = self.tmp("_e")
+                v = code if code.isidentifier() else self.tmp("_e")
                 saved = (self.current, self.relative)
                 self.current, self.relative = v, True
                 items = ", ".join(f"{self.lit(k)}: {self.expr(val)}" for k, val in step.pairs)
                 self.current, self.relative = saved
-                code = f"(None if ({v} := {code}) is None else {{{items}}})"
+                bound = v if v == code else f"({v} := {code})"
+                code = f"(None if {bound} is None else {{{items}}})"
                 start = j + 1
         return self.simple(code, steps[start:])
 
@@ -377,6 +388,10 @@ class Gen(OperatorsMixin):
         lines = [f"def {name}(ctx):", "    try:"]
         loads = {"P": "ctx.payload", "E": "ctx.envelope", "S": "ctx.steps", "V": "ctx.variables"}
         lines += [f"        {k} = {v}" for k, v in loads.items() if k in self.uses]
+        if "D" in self.uses:  # the common case of bare names: no variables/steps to consult
+            lines.append(
+                "        _pd = P if V is None and S is None and isinstance(P, dict) else None"
+            )
         if "B" in self.uses:
             lines.append("        _B = [_BUDGET]")
         lines += [f"        {line}" for line in self.hoist_lines + body]

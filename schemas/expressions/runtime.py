@@ -166,7 +166,9 @@ def project(b: list[int], value: Any, fn: Callable[[Any], Any] | None) -> Any:
     """``value[*]…``: apply ``fn`` to each element of a list, dropping null results."""
     if type(value) is not list:
         return None
-    charge(b, len(value))
+    b[0] -= len(value)
+    if b[0] < 0:
+        charge(b, 0)  # raises the budget error
     if fn is None:
         return [x for x in value if x is not None]
     return check_list([r for x in value if (r := fn(x)) is not None])

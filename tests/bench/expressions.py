@@ -367,18 +367,28 @@ HAND_TEMPLATES = [
 ]
 
 
-def rate(fn: Callable[[Context], Any], contexts: list[Context], target: float = 0.05) -> float:
-    """Evaluations per second, best of 7 repeats of a loop over the contexts."""
+def compare(
+    compiled: Callable[[Context], Any], hand: Callable[[Context], Any], contexts: list[Context]
+) -> tuple[float, float]:
+    """Evaluations/s of both, best of 9 repeats, alternating so load drift hits both alike."""
 
-    def loop() -> None:
-        for c in contexts:
-            fn(c)
+    def looper(fn: Callable[[Context], Any]) -> Callable[[], None]:
+        def loop() -> None:
+            for c in contexts:
+                fn(c)
 
+        return loop
+
+    loops = [looper(compiled), looper(hand)]
     number = 1
-    while timeit.timeit(loop, number=number) < target / 5:
+    while timeit.timeit(loops[1], number=number) < 0.01:
         number *= 2
-    best = min(timeit.repeat(loop, number=number, repeat=7))
-    return number * len(contexts) / best
+    best = [float("inf"), float("inf")]
+    for _ in range(9):
+        for i, loop in enumerate(loops):
+            best[i] = min(best[i], timeit.timeit(loop, number=number))
+    per = number * len(contexts)
+    return per / best[0], per / best[1]
 
 
 def main() -> None:
@@ -388,19 +398,15 @@ def main() -> None:
         ctxs = [c for c, _ in cases]
         for c, want in cases:  # the hand-written function must agree before it is timed
             assert hand(c) is want is expr.matches(c), (src, c)
-        rows.append(
-            ("condition", " ".join(src.split()), rate(expr.matches, ctxs), rate(hand, ctxs))
-        )
+        rows.append(("condition", " ".join(src.split()), *compare(expr.matches, hand, ctxs)))
     for (name, obj, ctx, want), hand in zip(sc.MAPPINGS, HAND_MAPPINGS, strict=True):
         mapping = compile_mapping(obj)
         assert mapping.apply(ctx) == want == hand(ctx), name
-        rows.append(("mapping", name, rate(mapping.apply, [ctx]), rate(hand, [ctx])))
+        rows.append(("mapping", name, *compare(mapping.apply, hand, [ctx])))
     for (src, ctx, want), hand in zip(sc.TEMPLATES, HAND_TEMPLATES, strict=True):
         tmpl = compile_template(src)
         assert tmpl.render(ctx) == want == hand(ctx), src
-        rows.append(
-            ("template", src.split("\n")[0][:40], rate(tmpl.render, [ctx]), rate(hand, [ctx]))
-        )
+        rows.append(("template", src.split("\n")[0][:40], *compare(tmpl.render, hand, [ctx])))
     print(f"{'kind':<10} {'compiled/s':>12} {'hand/s':>12} {'ratio':>6}  expression")
     for kind, label, compiled, hand_rate in rows:
         print(

@@ -92,7 +92,9 @@ def test_equality_is_symmetric_and_ne_is_its_negation(a: Any, b: Any) -> None:
     assert compile_expression("$.a != $.b").evaluate(ctx) is (not eq)
 
 
-source_chars = st.text(alphabet="$.@[]{}()*'\",|?:!=<>-+/%&ab_xy019 \nANDORNOTINLIKEtruenull=>", max_size=40)
+source_chars = st.text(
+    alphabet="$.@[]{}()*'\",|?:!=<>-+/%&ab_xy019 \nANDORNOTINLIKEtruenull=>", max_size=40
+)
 
 
 @settings(max_examples=1500, deadline=None)
