@@ -1,0 +1,48 @@
+"""Users produce to Kafka directly: bare JSON is routed; poison is parked on first sight and the
+partition keeps flowing."""
+
+from __future__ import annotations
+
+import orjson
+
+from schemas.kafka.producer import AsyncProducer, ProducerRecord
+from schemas.records import DeadLetter
+from tests.kafka_helpers import consume_all
+
+PIPELINE = """
+service: {{service}}
+ingestion:
+  protocols: [{{http: {{auth: none}}}}]
+routing:
+  - name: all
+    destinations: [{{id: sink, type: http, url: "{sink_url}/in"}}]
+delivery:
+  partitioning: {{partitions: 1}}
+kafka: {{topicPrefix: {{prefix}}}}
+"""
+
+
+async def test_direct_produced_json_is_routed_and_poison_goes_to_invalid_without_blocking(
+        stack_factory, sink, kafka, unique_name) -> None:
+    stack = stack_factory(PIPELINE.format(sink_url=sink.url))
+    assert stack.run_cli("topics", "create", "-c", str(stack.config_path)).returncode == 0
+    stack.start("worker")
+    stack.start("connect")
+    await stack.wait_http(f"{stack.worker_url}/healthz")
+    topic = f"{unique_name}.in.api"
+    records = [
+        ProducerRecord(topic, orjson.dumps({"type": "t", "n": 1}), b"k"),
+        ProducerRecord(topic, b"\xff\x00 not json", b"k"),
+        ProducerRecord(topic, b'{"id": "evt_x"}', b"k", [("eis-codec", b"json")]),
+        ProducerRecord(topic, orjson.dumps({"type": "t", "n": 2}), b"k"),
+    ]
+    async with AsyncProducer(kafka) as producer:
+        await producer.produce_many(records)
+    delivered = await sink.wait_for(2, timeout=60)
+    assert [r.json()["n"] for r in delivered] == [1, 2]
+    invalid = await consume_all(kafka, f"{unique_name}.invalid", 2, timeout=30)
+    parked = [DeadLetter.decode(m.value()) for m in invalid]
+    assert [p.original_value for p in parked] == [b"\xff\x00 not json", b'{"id": "evt_x"}']
+    assert all(p.stage == "decode" and p.origin_topic == topic for p in parked)
+    assert [p.origin_offset for p in parked] == [1, 2]
+    assert stack.processes["worker"].poll() is None  # no restart needed
