@@ -50,6 +50,11 @@ def run_all(config: str | None, demo_sink_port: int | None, log_level: str) -> i
         bootstrap = broker.bootstrap
         print(f"eis: development broker (in memory) at {bootstrap}", flush=True)
     env = {**os.environ, "EIS_KAFKA_BOOTSTRAP": bootstrap, "EIS_CONFIG": config}
+    if broker is not None:
+        # The development broker answers a fetch only when its wait expires: short waits keep
+        # each hop at a few ms (Apache Kafka answers on arrival, where this only bounds idling).
+        env.setdefault("EIS_KAFKA_FETCH_WAIT_MAX_MS", "10")
+        env.setdefault("EIS_FETCH_MAX_WAIT_MS", "10")
     os.environ["EIS_KAFKA_BOOTSTRAP"] = bootstrap
     create_topics(pipeline)
     children = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+import warnings
 from collections.abc import Iterator
 
 import pytest
@@ -21,6 +22,14 @@ def dev_broker() -> Iterator[DevBroker]:
     """The session's broker process; most tests want `kafka` (settings) instead."""
     with DevBroker.start() as broker:
         yield broker
+        # A broker that died mid-session makes later tests fail with transport errors; say how
+        # it died (a negative code is the signal that killed it) so nobody chases those errors.
+        if broker.process.poll() is not None:
+            warnings.warn(
+                f"dev broker exited during the session (code {broker.process.returncode})"
+                f"{broker.log_tail()}",
+                stacklevel=1,
+            )
 
 
 @pytest.fixture(scope="session")

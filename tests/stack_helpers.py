@@ -41,6 +41,8 @@ class Stack:
             "EIS_KAFKA_SESSION_TIMEOUT_MS": str(kafka.session_timeout_ms),
             "EIS_KAFKA_HEARTBEAT_INTERVAL_MS": str(kafka.heartbeat_interval_ms),
             "EIS_KAFKA_MAX_POLL_INTERVAL_MS": str(kafka.max_poll_interval_ms),
+            "EIS_KAFKA_FETCH_WAIT_MAX_MS": str(kafka.fetch_wait_max_ms),
+            "EIS_FETCH_MAX_WAIT_MS": "10",
             "EIS_WORKER_WEB_PORT": str(self.worker_port),
             "EIS_WORKER_URL": f"http://127.0.0.1:{self.worker_port}",
             "EIS_WORKER_DATA_DIR": str(log_dir / "worker-data"),

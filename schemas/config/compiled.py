@@ -7,7 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import SecretStr
+
 from schemas.config.delivery import RetrySpec
+from schemas.config.egress import EgressSpec
 from schemas.config.pipeline import PipelineSpec
 from schemas.config.routing import DestinationSpec
 from schemas.config.sources import WebhookSpec
@@ -76,6 +79,9 @@ class CompiledDestination:
     topic: str
     dead_letter_topic: str
     spec: DestinationSpec
+    # Pipeline-wide settings a sink needs but cannot see otherwise (it gets only its destination).
+    egress: EgressSpec = field(default_factory=EgressSpec)  # the SSRF guard's allow-list
+    signing_secret: SecretStr | None = None  # delivery.signingSecret: the outbound signing fallback
 
     @property
     def target(self) -> str:

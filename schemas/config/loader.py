@@ -210,4 +210,6 @@ def _compile_destination(
         topic=topics.outbound(destination_id),
         dead_letter_topic=topics.dead_letter(destination_id),
         spec=dest,
+        egress=spec.egress,
+        signing_secret=spec.delivery.signing_secret,
     )

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from schemas.config.base import ConfigModel, DurationMs
 from schemas.config.delivery import DeliverySpec
+from schemas.config.egress import EgressSpec
 from schemas.config.routing import RouteSpec
 from schemas.config.sources import IngestionSpec, WebhookSpec
 
@@ -48,4 +49,6 @@ class PipelineSpec(ConfigModel):
     delivery: DeliverySpec = Field(default_factory=DeliverySpec)
     monitoring: MonitoringSpec | None = None
     kafka: KafkaTopicsSpec = Field(default_factory=KafkaTopicsSpec)
+    egress: EgressSpec = Field(default_factory=EgressSpec,
+                               description="non-public addresses deliveries may reach (SSRF guard)")
     lookup_timeout: DurationMs = Field(5000, description="ingress → worker lookups (ms)")

@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 import logging
 import queue
+import threading
 import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from types import TracebackType
@@ -81,6 +82,7 @@ class AsyncConsumer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._hook_timeout = hook_timeout
         self._callback_work: queue.SimpleQueue[_Work | None] | None = None  # set while a hook runs
+        self._work_lock = threading.Lock()
         self._closing = False
         self._closed = False
 
@@ -243,7 +245,16 @@ class AsyncConsumer:
                 # rebalance proceed (uncommitted work is redelivered: at-least-once holds).
                 log.exception("kafka consumer %s hook failed", name)
             finally:
-                self._callback_work = None
+                with self._work_lock:
+                    self._callback_work = None
+                # Calls queued after the hook ended (another task's commit): run them here too.
+                while True:
+                    try:
+                        item = work.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is not None:
+                        self._run(item)
 
         return callback
 
@@ -253,20 +264,26 @@ class AsyncConsumer:
         # from the thread inside the callback (one from another thread hangs until the
         # callback returns), so the hook's calls are shipped here and run in this thread.
         while (item := work.get(timeout=max(0.0, deadline - time.monotonic()))) is not None:
-            fn, result = item
-            if result.set_running_or_notify_cancel():
-                try:
-                    result.set_result(fn())
-                except BaseException as e:  # handed to the awaiting coroutine
-                    result.set_exception(e)
+            AsyncConsumer._run(item)
+
+    @staticmethod
+    def _run(item: _Work) -> None:
+        fn, result = item
+        if result.set_running_or_notify_cancel():
+            try:
+                result.set_result(fn())
+            except BaseException as e:  # handed to the awaiting coroutine
+                result.set_exception(e)
 
     async def _call(self, fn: Callable[[], _T]) -> _T:
         """Run a blocking client call off the loop (in the callback thread during a hook)."""
-        work = self._callback_work
+        result: concurrent.futures.Future[_T] = concurrent.futures.Future()
+        with self._work_lock:  # atomic with the callback's end, so nothing is left unserved
+            work = self._callback_work
+            if work is not None:
+                work.put((fn, result))
         if work is None:
             return await asyncio.get_running_loop().run_in_executor(None, fn)
-        result: concurrent.futures.Future[_T] = concurrent.futures.Future()
-        work.put((fn, result))
         return await asyncio.wrap_future(result)
 
     @staticmethod
