@@ -56,9 +56,9 @@ def check_destinations(pipeline: Pipeline) -> list[ConfigProblem]:
                 problems.append(ConfigProblem(f"{path}.type", f"destination type `{destination.type}`",
                                               not_supported=True))
             else:
-                error = UnknownComponentError("destination", destination.type,
-                                              sorted(KNOWN_DESTINATIONS | dict.fromkeys(PLANNED_DESTINATIONS, "")))
-                problems.append(ConfigProblem(f"{path}.type", str(error)))
+                unknown = UnknownComponentError("destination", destination.type,
+                                                sorted({*KNOWN_DESTINATIONS, *PLANNED_DESTINATIONS}))
+                problems.append(ConfigProblem(f"{path}.type", str(unknown)))
             continue
         try:
             validate_settings(destination)

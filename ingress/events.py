@@ -53,6 +53,7 @@ def build_envelope(
 def _metadata(data: Any, name: str) -> str | None:
     if isinstance(data, dict):
         metadata = data.get("metadata")
-        if isinstance(metadata, dict) and isinstance(metadata.get(name), str):
-            return metadata[name]
+        value = metadata.get(name) if isinstance(metadata, dict) else None
+        if isinstance(value, str):
+            return value
     return None

@@ -20,7 +20,7 @@ async def serve(pipeline: Pipeline, host: str, port: int, stop: asyncio.Event) -
     """Run until `stop` is set; in-flight requests finish (aiohttp's shutdown timeout)."""
     app = create_app(pipeline, AsyncProducer(KafkaSettings.from_env()), process_metrics())
     # auto_decompress off: the body pipeline needs the wire bytes and bounds decoding itself.
-    runner = web.AppRunner(app, **SERVER_KWARGS, shutdown_timeout=20.0)
+    runner = web.AppRunner(app, shutdown_timeout=20.0, **SERVER_KWARGS)  # type: ignore[arg-type]
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     print(f"eis ingress: listening on http://{host}:{port}", flush=True)

@@ -32,7 +32,7 @@ from ingress.verification.base import (
 from schemas.config.base import ConfigModel
 from schemas.errors import ConfigProblem
 
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - a format prefix, not a secret
 MAX_SIGNATURES = 8
 
 

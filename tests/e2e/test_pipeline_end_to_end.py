@@ -112,7 +112,8 @@ async def test_a_failing_destination_is_retried_until_it_accepts(running, sink) 
     assert entries[0]["attempts"] == 3
 
 
-async def test_an_event_that_exhausts_its_retries_is_dead_lettered_with_the_error(running, sink, kafka, unique_name) -> None:
+async def test_an_event_that_exhausts_its_retries_is_dead_lettered_with_the_error(
+        running, sink, kafka, unique_name) -> None:
     sink.default_status = 500
     stack = await running(attempts=3)
     _, answer = await post_webhook(stack, order(5))
