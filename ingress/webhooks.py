@@ -42,6 +42,10 @@ async def _accept(request: web.Request, state: IngressState, source: WebhookSour
             body=wire, headers=request.headers, url=str(request.url), form=form, now=time.time()))
     except VerificationFailed as exc:
         state.metrics.rejected.labels(webhook_id, exc.reason).inc()
+        if exc.retriable:
+            # VerificationUnavailable (key material could not be fetched): 503 so the provider
+            # retries; a 401 makes several providers disable the endpoint (verification/base.py).
+            return error(503, exc.reason, exc.detail, {"Retry-After": str(state.settings.retry_after_s)})
         return error(401, exc.reason, exc.detail)
     facts = source.provider.facts(request.headers, data)
     if source.allowed_types is not None and facts.type not in source.allowed_types:

@@ -7,6 +7,7 @@ other test writes to.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -72,32 +73,48 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{free_port()}"
 
 
-@pytest.fixture
-async def make_ingress(kafka: KafkaSettings, unique_name: str) -> AsyncIterator[MakeIngress]:
-    """`await make_ingress(yaml)`: the YAML's `{prefix}` becomes a prefix unique to this call.
+class IngressFactory:
+    """Builds apps whose YAML `{prefix}` becomes a prefix unique to each call; closes them all."""
 
-    `producer_kafka` points the app's producer elsewhere (an unreachable broker); topics are
-    then not created. `settings` defaults to the built-in limits with no worker listening.
-    """
-    clients: list[Client] = []
+    def __init__(self, kafka: KafkaSettings) -> None:
+        self.kafka = kafka
+        self.clients: list[Client] = []
 
-    async def make(config: str, *, producer_kafka: KafkaSettings | None = None,
-                   settings: IngressSettings | None = None) -> Ingress:
-        prefix = f"{unique_name}-{len(clients)}"
+    async def __call__(self, config: str, *, producer_kafka: KafkaSettings | None = None,
+                       settings: IngressSettings | None = None) -> Ingress:
+        """`producer_kafka` points the app's producer elsewhere (an unreachable broker); topics
+        are then not created. `settings` defaults to the built-in limits with no worker."""
+        prefix = f"t{uuid.uuid4().hex[:10]}"
         pipeline = load_pipeline_text(config.replace("{prefix}", prefix), environ={})
         if producer_kafka is None:
-            await asyncio.to_thread(ensure_topics, kafka, topic_plan(pipeline))
+            await asyncio.to_thread(ensure_topics, self.kafka, topic_plan(pipeline))
         metrics = Metrics(CollectorRegistry())
-        app = create_app(pipeline, AsyncProducer(producer_kafka or kafka), metrics,
+        app = create_app(pipeline, AsyncProducer(producer_kafka or self.kafka), metrics,
                          settings or IngressSettings(worker_url=closed_port_url()))
         server = TestServer(app)
         # TestServer(**kwargs) drops server options; start_server(**kwargs) passes them on.
         await server.start_server(**SERVER_KWARGS)
         client = TestClient(server)
         await client.start_server()
-        clients.append(client)
-        return Ingress(client, pipeline, metrics, kafka)
+        self.clients.append(client)
+        return Ingress(client, pipeline, metrics, self.kafka)
 
-    yield make
-    for client in clients:
-        await client.close()
+    async def close(self) -> None:
+        for client in self.clients:
+            await client.close()
+
+
+@pytest.fixture
+async def make_ingress(kafka: KafkaSettings) -> AsyncIterator[MakeIngress]:
+    """`await make_ingress(yaml)`: an app for this test only."""
+    factory = IngressFactory(kafka)
+    yield factory
+    await factory.close()
+
+
+@pytest.fixture(scope="module")
+async def make_module_ingress(kafka: KafkaSettings) -> AsyncIterator[MakeIngress]:
+    """Like `make_ingress`, for an app a module's tests share (each still has its own topics)."""
+    factory = IngressFactory(kafka)
+    yield factory
+    await factory.close()
