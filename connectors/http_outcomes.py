@@ -30,13 +30,15 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return min(max(delta, 0.0), MAX_RETRY_AFTER_S)
 
 
-def outcome_of_status(status: int, retry_after: str | None, body_excerpt: str) -> Outcome:
-    """Map a response status to an outcome."""
+def outcome_of_status(status: int, retry_after: str | None, body_excerpt: str,
+                      followed_redirects: bool = False) -> Outcome:
+    """Map a response status to an outcome (`followed_redirects`: a 3xx here was not followable)."""
     if 200 <= status < 300:
         return Delivered(status)
     detail = f"HTTP {status}" + (f": {body_excerpt}" if body_excerpt else "")
     if 300 <= status < 400:
-        return Failed(f"{detail} (redirects are not followed)", retriable=False, status_code=status)
+        why = "not a followable redirect" if followed_redirects else "redirects are not followed"
+        return Failed(f"{detail} ({why})", retriable=False, status_code=status)
     retriable = status in RETRIABLE_STATUSES or status >= 500
     return Failed(detail, retriable=retriable, status_code=status,
                   retry_after_s=parse_retry_after(retry_after) if retriable else None)

@@ -25,6 +25,7 @@ delivery:
   partitioning: {{key: $.deviceId, partitions: 3}}
   retry: {{maxAttempts: 10, initialDelay: 50, maxDelay: 500}}
 kafka: {{topicPrefix: {{prefix}}}}
+egress: {{allow: ["127.0.0.0/8"]}}
 """
 
 pytestmark = pytest.mark.slow

@@ -19,6 +19,7 @@ routing:
 delivery:
   partitioning: {{partitions: 1}}
 kafka: {{topicPrefix: {{prefix}}}}
+egress: {{allow: ["127.0.0.0/8"]}}
 """
 
 

@@ -41,6 +41,7 @@ delivery:
   partitioning: {{key: $.id, partitions: 3}}
   retry: {{maxAttempts: {attempts}, initialDelay: 50, maxDelay: 200}}
 kafka: {{topicPrefix: {{prefix}}}}
+egress: {{allow: ["127.0.0.0/8"]}}
 """
 
 
