@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import faust
 import orjson
@@ -70,29 +70,36 @@ def create_app(pipeline: Pipeline, settings: WorkerSettings, metrics: Metrics | 
                         key_type=bytes, value_type=bytes)
     receipts = app.topic(pipeline.topics.receipts, key_type=bytes, value_type=bytes)
 
+    receipts_topic = pipeline.topics.receipts
+    # Per destination, computed once: its description and its metric's labelled child.
+    targets = {d.id: d.target for d in pipeline.destinations.values()}
+    routed_counters = {d.id: metrics.routed.labels(d.route, d.id) for d in pipeline.destinations.values()}
+
     async def produce_outputs(message: Any, result: RoutingResult) -> list[Any]:
         futures = []
         now = int(time.time() * 1000)
+        envelope = result.envelope
+        event_key = envelope.id.encode()
+        latency_ms = float(now - envelope.received_at)
+        send = app.producer.send
         for routed in result.routed:
-            futures.append(await app.producer.send(
-                routed.destination.topic, message.key, routed.value, None, None, routed.headers))
+            destination = routed.destination
+            futures.append(await send(destination.topic, message.key, routed.value, None, None, routed.headers))
             pending = Receipt(
-                event_id=result.envelope.id, destination=routed.destination.id,
-                target=routed.destination.target, attempt=0, outcome="pending",
-                attempt_ms=0.0, latency_ms=float(now - result.envelope.received_at),
-                timestamp=now, idempotency_key=idempotency_key(result.envelope.id, routed.destination.id),
+                event_id=envelope.id, destination=destination.id, target=targets[destination.id],
+                attempt=0, outcome="pending", attempt_ms=0.0, latency_ms=latency_ms,
+                timestamp=now, idempotency_key=idempotency_key(envelope.id, destination.id),
             )
-            futures.append(await app.producer.send(
-                pipeline.topics.receipts, result.envelope.id.encode(), pending.encode(), None, None, None))
-            metrics.routed.labels(routed.destination.route, routed.destination.id).inc()
+            futures.append(await send(receipts_topic, event_key, pending.encode(), None, None, None))
+            routed_counters[destination.id].inc()
         for failure in result.failures:
             metrics.routing_failures.labels(failure.destination.id, failure.stage).inc()
-            futures.append(await app.producer.send(
+            futures.append(await send(
                 failure.destination.dead_letter_topic, message.key,
                 _dead_letter(message, failure.destination.id, failure.stage, failure.error,
-                             result.envelope.id), None, None, None))
+                             envelope.id), None, None, None))
         if not result.matched_routes:
-            metrics.unrouted.labels(result.envelope.source).inc()
+            metrics.unrouted.labels(envelope.source).inc()
         return futures
 
     async def reject(message: Any, error: str) -> Any:
@@ -102,7 +109,7 @@ def create_app(pipeline: Pipeline, settings: WorkerSettings, metrics: Metrics | 
             _dead_letter(message, "*", "decode", error, None), None, None, None)
 
     @app.agent(inbound, name="eis-router")
-    async def router(stream: faust.StreamT[bytes]) -> None:
+    async def router(stream: Any) -> None:  # faust.Stream: take_events is not on StreamT
         # Batches of events; every output of a batch is acknowledged before the next batch is
         # taken, so Faust's acks (on moving past an event) never run ahead of our writes.
         async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
@@ -122,7 +129,7 @@ def create_app(pipeline: Pipeline, settings: WorkerSettings, metrics: Metrics | 
                 await asyncio.gather(*futures)
 
     @app.agent(receipts, name="eis-tracker")
-    async def tracker(stream: faust.StreamT[bytes]) -> None:
+    async def tracker(stream: Any) -> None:
         deliveries = tables.deliveries
         async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
             for event in events:
@@ -134,7 +141,7 @@ def create_app(pipeline: Pipeline, settings: WorkerSettings, metrics: Metrics | 
         # Faust's table_route needs the producer to know the changelog's partitions, which it
         # only learns once it wrote there: fetch that metadata first (a no-op once known).
         deliveries = tables.deliveries
-        await app.producer._ensure_producer().partitions_for(deliveries.changelog_topic.get_topic_name())
+        await cast(Any, app.producer)._ensure_producer().partitions_for(deliveries.changelog_topic.get_topic_name())
         try:
             return await app.router.route_req(deliveries.name, event_id, web, request)
         except SameNode:
@@ -162,12 +169,12 @@ def create_app(pipeline: Pipeline, settings: WorkerSettings, metrics: Metrics | 
     return app
 
 
-def _track(deliveries: Any, event: EventT) -> None:
+def _track(deliveries: Any, event: EventT[Any]) -> None:
     """Fold one receipt into the table. Written through `send_changelog` with the receipt's
     own partition because batches from take_events have no single current event."""
     message = event.message
     try:
-        receipt = Receipt.decode(message.value)
+        receipt = Receipt.decode(message.value or b"")
     except DecodeError:
         log.warning("skipping undecodable receipt at %s/%s/%s", message.topic, message.partition, message.offset)
         return

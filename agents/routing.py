@@ -21,12 +21,22 @@ Headers = list[tuple[str, bytes]]
 
 @dataclass(frozen=True, slots=True)
 class Routed:
-    """An event addressed to one destination, ready to produce to the destination's topic."""
+    """An event addressed to one destination, ready to produce to the destination's topic.
+
+    `value` is the encoded output envelope; `envelope` builds it as an object on demand (the
+    router produces `value` and never needs the object).
+    """
 
     destination: CompiledDestination
-    envelope: Envelope
+    original: Envelope
+    data: object
     value: bytes
     headers: Headers
+
+    @property
+    def envelope(self) -> Envelope:
+        """The output envelope: the original event with the transformed data and its route."""
+        return self.original.with_data(self.data, self.destination.route)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +106,15 @@ def route_event(pipeline: Pipeline, envelope: Envelope, codec: str = CODEC_JSON)
     Transforms are computed once per route and reused by destinations without their own.
     """
     result = RoutingResult(envelope)
-    context = Context(payload=envelope.data, envelope=envelope.scope_fields())
+    # One dict of the envelope per event: the expressions' `event.` scope is it without `data`;
+    # JSON outputs are it with `data` and `route` replaced (keys keep their order, so the bytes
+    # equal `encode_json(envelope.with_data(data, route))` without building an envelope each).
+    shape = envelope.to_dict()
+    scope = dict(shape)
+    del scope["data"]
+    context = Context(payload=envelope.data, envelope=scope)
+    json_out = codec != CODEC_AVRO  # as `encode`: anything but Avro is JSON
+    event_id = envelope.id.encode()
     for route in pipeline.routes:
         if route.sources is not None and envelope.source not in route.sources:
             continue
@@ -121,14 +139,30 @@ def route_event(pipeline: Pipeline, envelope: Envelope, codec: str = CODEC_JSON)
             except ExpressionError as exc:
                 result.failures.append(RouteFailure(destination, "transform", str(exc)))
                 continue
-            out = envelope.with_data(data, route.name)
-            result.routed.append(Routed(destination, out, encode(out, codec), [
-                (h.CODEC, codec.encode()),
-                (h.EVENT_ID, envelope.id.encode()),
-                (h.ROUTE, route.name.encode()),
-                (h.DESTINATION, destination.id.encode()),
-            ]))
+            if json_out:
+                shape["data"] = data
+                shape["route"] = route.name
+                value = orjson.dumps(shape)
+            else:
+                value = encode(envelope.with_data(data, route.name), codec)
+            codec_header, route_header, destination_header = _static_headers(destination, codec)
+            result.routed.append(Routed(destination, envelope, data, value, [
+                codec_header, (h.EVENT_ID, event_id), route_header, destination_header]))
     return result
 
 
 _UNSET = object()
+
+
+def _static_headers(destination: CompiledDestination, codec: str) -> tuple[tuple[str, bytes], ...]:
+    """The headers of a destination's records that do not depend on the event (cached)."""
+    key = (destination.id, destination.route, codec)
+    headers = _HEADERS.get(key)
+    if headers is None:
+        headers = _HEADERS[key] = (
+            (h.CODEC, codec.encode()), (h.ROUTE, destination.route.encode()),
+            (h.DESTINATION, destination.id.encode()))
+    return headers
+
+
+_HEADERS: dict[tuple[str, str, str], tuple[tuple[str, bytes], ...]] = {}

@@ -40,7 +40,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-import orjson  # noqa: E402
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 
 PIPELINE = """
@@ -75,7 +74,7 @@ def make_events(n: int) -> list[tuple[bytes, bytes]]:
     from schemas.envelope import Envelope, encode_json
 
     now = int(time.time() * 1000)
-    pad = "x" * 600
+    pad = "x" * 462
     out = []
     for i in range(n):
         device = f"dev-{i % 97:03d}"
@@ -155,9 +154,11 @@ class OutputCounter:
     def total(self) -> int:
         return sum(self.counts.values())
 
-    def wait(self, expected: int, timeout: float) -> None:
+    def wait(self, expected: int, timeout: float, process: subprocess.Popen[Any]) -> None:
         deadline = time.monotonic() + timeout
         while self.total < expected:
+            if process.poll() is not None and time.time() - self.last_seen > 2:
+                raise RuntimeError(f"process exited ({process.returncode}) after {self.counts}")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"saw {self.counts} of {expected} output records in {timeout} s")
             time.sleep(0.02)
@@ -175,7 +176,8 @@ class OutputCounter:
 
 async def relay(bootstrap: str, source: str, target: str, n: int, partitions: int,
                 batch: int, fetch_wait_ms: int) -> None:
-    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition as TP
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+    from aiokafka import TopicPartition as TP
 
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=f"relay-{uuid.uuid4().hex}",
                                 enable_auto_commit=False, auto_offset_reset="earliest",
@@ -192,7 +194,7 @@ async def relay(bootstrap: str, source: str, target: str, n: int, partitions: in
         offsets = {}
         for tp, messages in records.items():
             for m in messages:
-                futures.append(await producer.send(target, m.value, m.key, headers=m.headers))
+                futures.append(await producer.send(target, m.value, m.key, headers=list(m.headers)))
             offsets[tp] = messages[-1].offset + 1
             seen += len(messages)
         if futures:
@@ -217,7 +219,7 @@ def run_baseline(bootstrap: str, events: list[tuple[bytes, bytes]], args: argpar
             raise RuntimeError(f"relay did not start: {line!r}")
         counter = OutputCounter(bootstrap, [target], args.partitions)
         t0 = produce(bootstrap, source, events, [("eis-codec", b"json")])
-        counter.wait(len(events), timeout=120)
+        counter.wait(len(events), timeout=120, process=process)
         process.wait(30)
     finally:
         if process.poll() is None:
@@ -265,7 +267,8 @@ def expected_outputs(pipeline: Any, events: list[tuple[bytes, bytes]]) -> dict[s
 
 
 def run_router(bootstrap: str, events: list[tuple[bytes, bytes]], args: argparse.Namespace,
-               tag: str, workdir: Path, profile: Path | None = None) -> dict[str, float]:
+               tag: str, workdir: Path, profile: Path | None = None,
+               root: Path = ROOT) -> dict[str, float]:
     from schemas.config import load_pipeline_text
     from schemas.config.topic_plan import topic_plan
     from schemas.kafka import KafkaSettings, ensure_topics
@@ -286,14 +289,15 @@ def run_router(bootstrap: str, events: list[tuple[bytes, bytes]], args: argparse
     command = [sys.executable]
     if profile is not None:
         command += ["-m", "cProfile", "-o", str(profile)]
-    command += ["-m", "ops.cli", "--log-level", "WARNING", "worker", "-c", str(config)]
+    cli = ["--log-level", "WARNING", "worker", "-c", str(config)]
+    command += [__file__, NO_SPINNER, *cli] if args.no_spinner else ["-m", "ops.cli", *cli]
     with open(log, "wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_healthz(f"http://127.0.0.1:{port}/healthz", process, log)
         counter = OutputCounter(bootstrap, list(expected), args.partitions)
         t0 = produce(bootstrap, pipeline.topics.inbound("api"), events, [("eis-codec", b"json")])
-        counter.wait(sum(expected.values()), timeout=300)
+        counter.wait(sum(expected.values()), timeout=300, process=process)
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -307,13 +311,36 @@ def run_router(bootstrap: str, events: list[tuple[bytes, bytes]], args: argparse
 
 # ------------------------------------------------------------------------------------------
 
+NO_SPINNER = "--as-worker-without-spinner"
+
+
+def worker_without_spinner(argv: list[str]) -> int:
+    """`eis worker` without Faust's startup spinner. At a level of WARNING or above, Faust's
+    Worker installs a spinner handler and sets the ROOT logger to DEBUG for the process's
+    lifetime, so every `log.debug` in aiokafka/faust/mode builds a LogRecord (aiokafka logs one
+    per produced record). What-if measurement only: the fix belongs in agents/worker.py."""
+    sys.path.insert(0, os.getcwd())  # the checkout the worker runs from (see --compare)
+    import faust.worker
+
+    faust.worker.Worker._setup_spinner_handler = lambda self, logger, level: None
+    from ops.cli import main as cli
+
+    return cli(argv)
+
+
 def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == NO_SPINNER:
+        return worker_without_spinner(sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=30_000)
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each (alternating)")
     parser.add_argument("--partitions", type=int, default=1)
     parser.add_argument("--batch", type=int, default=1000, help="records per batch (both)")
     parser.add_argument("--fetch-wait-ms", type=int, default=100, help="consumer fetch wait (both)")
+    parser.add_argument("--no-spinner", action="store_true",
+                        help="run the worker without Faust's spinner (root logger stays at WARNING)")
+    parser.add_argument("--compare", type=Path, metavar="CHECKOUT",
+                        help="also run, alternating, a router worker from another checkout (A/B)")
     parser.add_argument("--profile", type=Path, help="one router round under cProfile → FILE")
     parser.add_argument("--relay", nargs=7, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -344,11 +371,17 @@ def main() -> int:
             return 0
         base: list[float] = []
         router: list[dict[str, float]] = []
+        other: list[float] = []
         for i in range(args.rounds):
             b = run_baseline(broker.bootstrap, events, args, f"{run}-b{i}")
             base.append(b["events_s"])
             print(f"round {i + 1} baseline: {b['events_s']:9,.0f} events/s "
                   f"({b['outputs']:.0f} outputs in {b['wall']:.2f} s)", flush=True)
+            if args.compare:
+                c = run_router(broker.bootstrap, events, args, f"{run}-c{i}", workdir, root=args.compare)
+                other.append(c["events_s"])
+                print(f"round {i + 1} router ({args.compare}): {c['events_s']:9,.0f} events/s "
+                      f"({c['outputs']:.0f} outputs in {c['wall']:.2f} s)", flush=True)
             r = run_router(broker.bootstrap, events, args, f"{run}-r{i}", workdir)
             router.append(r)
             print(f"round {i + 1} router:   {r['events_s']:9,.0f} events/s "
@@ -363,6 +396,10 @@ def main() -> int:
     print(f"router outbound records/s: {router_s * per_event:,.0f}; "
           f"records written/s incl. receipts: {router_s * per_event * 2:,.0f}")
     print(f"router events/s per outbound record of an event: {router_s / per_event:,.0f}")
+    if other:
+        other_s = statistics.median(other)
+        print(f"router from {args.compare}: {other_s:,.0f} events/s (median); "
+              f"this checkout / that: {router_s / other_s:.3f}")
     print(f"router/baseline ratio: {router_s / base_s:.3f}")
     return 0
 
