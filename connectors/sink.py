@@ -39,12 +39,18 @@ class Failed:
 
     `retriable`: another attempt may succeed (network error, timeout, 408/425/429/5xx).
     `retry_after_s`: the destination said when to come back (Retry-After), if it did.
+    `kind`: what failed, for the destination's `retryOn` list: `network` or `timeout` (no
+    response), or None to let the runner infer it (a status code speaks for itself; without
+    one, a retriable failure counts as `network`, and a non-retriable one can never pass).
+    The runner, not the sink, decides whether to retry: `retryOn` may widen or narrow
+    `retriable` for status codes.
     """
 
     error: str
     retriable: bool
     status_code: int | None = None
     retry_after_s: float | None = None
+    kind: str | None = None
 
 
 Outcome = Delivered | Failed
@@ -75,6 +81,30 @@ class Sink(Protocol):
 
     def describe(self) -> str:
         """Where it delivers, for receipts and logs (e.g. the URL)."""
+
+
+class TransactionalSink(Sink, Protocol):
+    """A sink that records each request's idempotency key atomically with its own write (e.g.
+    a PostgreSQL destination inserting the key in the same transaction as the row).
+
+    Used only under `guarantees: exactly-once`. Set `transactional = True` and implement
+    `already_delivered`: before delivering, the runner asks it about every key its own
+    Kafka-backed record (`eis.delivered.<destination>`) does not know yet, and skips the keys
+    it returns, so a crash between the sink's commit and the runner's record redelivers
+    nothing. Without this hook exactly-once has a window (docs/delivery-guarantees.md).
+    `already_delivered` runs between `open` and `close`, never concurrently with a `send` of
+    the same keys; it raises (the runner retries) rather than guess.
+    """
+
+    transactional: ClassVar[bool]
+
+    async def already_delivered(self, keys: list[str]) -> set[str]:
+        """The subset of `keys` this destination has already durably applied."""
+
+
+def is_transactional(sink: Sink) -> bool:
+    """Whether `sink` offers the TransactionalSink hook (sinks that do not simply lack it)."""
+    return bool(getattr(sink, "transactional", False)) and hasattr(sink, "already_delivered")
 
 
 class SinkFactory(Protocol):
