@@ -11,11 +11,13 @@ from typing import Any
 from schemas.records import Receipt
 
 # Which receipt wins when two speak of the same attempt: a final word beats a provisional one.
-_RANK = {"pending": 0, "retrying": 1, "failed": 2, "delivered": 3, "dead_lettered": 3}
+# `circuit_open` carries the attempts made so far: it outranks that attempt's `retrying`.
+_RANK = {"pending": 0, "retrying": 1, "circuit_open": 2, "failed": 3, "delivered": 4, "dead_lettered": 4}
 _STATUS = {
-    "pending": "pending", "retrying": "retrying", "failed": "failed",
+    "pending": "pending", "retrying": "retrying", "circuit_open": "circuit-open", "failed": "failed",
     "delivered": "delivered", "dead_lettered": "dead-lettered",
 }
+STATUSES = tuple(_STATUS.values())  # every status the delivery lookup can show
 
 
 def _iso(millis: int) -> str:

@@ -1,154 +1,171 @@
-"""One lane per assigned partition: events of a partition are handled strictly in order, each to
-a durable outcome (delivered, or dead-lettered) before the next, while partitions run side by side."""
+"""One lane per assigned partition (of the destination topic or one of its delay tiers).
+
+A lane dispatches its records in offset order, at most one in flight per record key: events of
+one key are handled strictly in order, events of other keys proceed beside them, so a key that
+fails and retries in place (ordered destinations) blocks only its own later events. Every
+dispatched event holds one of the destination's `maxInFlight` slots until its outcome is
+durable. `done` — the next offset to commit — only advances over the contiguous prefix of
+finished offsets, so a commit never covers an event still in flight.
+
+A delay-tier lane first waits until its head record is due. An at-most-once lane commits
+each dispatched batch's offsets *before* attempting it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 from confluent_kafka import Message
 
-from connectors.outcomes import AttemptHistory, OutcomeWriter, now_ms
-from connectors.sink import Delivered, DeliveryRequest, Failed, Outcome, Sink
-from schemas import headers as h
-from schemas.config import CompiledDestination
-from schemas.envelope import Envelope, decode
-from schemas.errors import DecodeError
-from schemas.ids import idempotency_key
-from schemas.metrics import Metrics
+from connectors.delays import RetryState
+from connectors.deliver import Deliverer
 
 log = logging.getLogger("eis.connect")
 
+# Records committed per commit-before-attempt round trip: also what a crash may lose per
+# partition (committed, not yet attempted), so kept small.
+AT_MOST_ONCE_BATCH = 50
 
-def _header(message: Message, name: str) -> str | None:
-    for key, value in message.headers() or ():
-        if key == name and value is not None:
-            return value.decode()
-    return None
+CommitNow = Callable[[int], Awaitable[None]]
+
+
+def _offset(message: Message) -> int:
+    offset = message.offset()
+    assert offset is not None  # a consumed record always has one
+    return offset
 
 
 class Lane:
-    """Delivers one partition's events in order. `done` is the next offset to commit."""
+    """Delivers one partition's events. `done` is the next offset to commit (None: nothing yet)."""
 
-    def __init__(self, destination: CompiledDestination, sink: Sink, writer: OutcomeWriter,
-                 metrics: Metrics, stopping: asyncio.Event, rng: random.Random) -> None:
-        self.destination = destination
-        self.sink = sink
-        self.writer = writer
-        self.metrics = metrics
+    def __init__(self, topic: str, partition: int, deliverer: Deliverer, slots: asyncio.Semaphore,
+                 stopping: asyncio.Event, *, delayed: bool = False,
+                 commit_before: CommitNow | None = None) -> None:
+        self.topic = topic
+        self.partition = partition
+        self.deliverer = deliverer
+        self.slots = slots
         self.stopping = stopping
-        self.rng = rng
+        self.delayed = delayed
+        self.commit_before = commit_before
         self.queue: asyncio.Queue[Message] = asyncio.Queue()
         self.done: int | None = None
-        self.task: asyncio.Task[None] | None = None
-        self.idle = asyncio.Event()  # set while waiting for the next event
+        self._outstanding: deque[int] = deque()   # dispatched offsets, in order, not yet committable
+        self._finished: set[int] = set()
+        self._waiting: dict[bytes | None, deque[Message]] = {}  # busy key → its later events
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._dispatcher: asyncio.Task[None] | None = None
+        self._draining = False
+        self._on_error: Callable[[BaseException], Awaitable[None]] | None = None
+
+    @property
+    def backlog(self) -> int:
+        """Fetched events not yet started (queued, or behind their key)."""
+        return self.queue.qsize() + sum(len(d) for d in self._waiting.values())
 
     def start(self, on_error: Callable[[BaseException], Awaitable[None]]) -> None:
-        """Run the lane until cancelled; an unexpected error is handed to `on_error`."""
-        async def run() -> None:
-            try:
-                while True:
-                    self.idle.set()
-                    message = await self.queue.get()
-                    self.idle.clear()
-                    if await self.handle(message):
-                        self.done = message.offset() + 1
-                    else:
-                        self.idle.set()
-                        return  # stopping mid-retry: the event stays uncommitted, redelivered later
-            except asyncio.CancelledError:
-                raise
-            except BaseException as exc:  # noqa: BLE001 - surfaced to the runner, which stops
-                await on_error(exc)
-        self.task = asyncio.create_task(run())
+        """Run the lane until stopped; an unexpected error is handed to `on_error`."""
+        self._on_error = on_error
+        self._dispatcher = asyncio.create_task(self._guard(self._dispatch()))
 
     async def finish(self, timeout: float) -> None:
-        """Graceful stop: drop what is queued (the partition's next owner gets it), let the
-        event in flight reach its outcome (retry waits end at once), then stop."""
+        """Graceful stop: drop what is not started (the partition's next owner gets it), let
+        the attempts in flight reach their outcomes (retry and circuit waits end at once)."""
+        self._draining = True
+        if self._dispatcher is not None:
+            self._dispatcher.cancel()
         while not self.queue.empty():
             self.queue.get_nowait()
-        try:
-            await asyncio.wait_for(self.idle.wait(), timeout)
-        except TimeoutError:
-            log.warning("destination %s: in-flight delivery did not finish in %ss", self.destination.id, timeout)
+        for waiting in self._waiting.values():
+            waiting.clear()
+        if self._tasks:
+            _, late = await asyncio.wait(set(self._tasks), timeout=timeout)
+            if late:
+                log.warning("destination %s: %d in-flight deliveries did not finish in %ss",
+                            self.deliverer.destination.id, len(late), timeout)
         await self.stop()
 
     async def stop(self) -> None:
-        """Cancel the lane and wait for it; `done` stays what was finished."""
-        if self.task is not None:
-            self.task.cancel()
-            await asyncio.gather(self.task, return_exceptions=True)
+        """Cancel everything of the lane and wait for it; `done` stays what was finished."""
+        self._draining = True
+        tasks = [t for t in (self._dispatcher, *self._tasks) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def handle(self, message: Message) -> bool:
-        """Take one event to a durable outcome; False when stopping interrupted it."""
+    async def _guard(self, work: Awaitable[None]) -> None:
         try:
-            envelope = decode(message.value() or b"", _header(message, h.CODEC))
-        except DecodeError as exc:
-            history = AttemptHistory()
-            history.record(str(exc), now_ms())
-            await (await self.writer.dead_letter(message, "decode", "undecodable", 0, history, None))
-            return True
-        return await self._deliver(message, envelope)
+            await work
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - surfaced to the runner, which stops
+            assert self._on_error is not None
+            await self._on_error(exc)
 
-    async def _deliver(self, message: Message, envelope: Envelope) -> bool:
-        destination, policy = self.destination, self.destination.retry
-        key = idempotency_key(envelope.id, destination.id)
-        history = AttemptHistory()
-        started = time.monotonic()
-        pending: list[asyncio.Future[object]] = []
-        attempt = 0
+    async def _dispatch(self) -> None:
         while True:
-            attempt += 1
-            request = DeliveryRequest(envelope, key, attempt, destination.timeout_ms / 1000)
-            began = time.monotonic()
-            outcome = await self._attempt(request)
-            attempt_ms = (time.monotonic() - began) * 1000
-            self.metrics.attempt_seconds.labels(destination.id).observe(attempt_ms / 1000)
-            if attempt > 1:
-                self.metrics.retried.labels(destination.id).inc()
-            error = outcome.error if isinstance(outcome, Failed) else None
-            history.record(error, now_ms())
-            status = outcome.status_code
-            if isinstance(outcome, Delivered):
-                pending.append(await self.writer.receipt(
-                    envelope.id, key, attempt, "delivered", attempt_ms, envelope.received_at, status, None))
-                self.metrics.delivered.labels(destination.id, "delivered").inc()
-                self.metrics.ingest_to_delivery.labels(destination.id).observe(
-                    max(0.0, (now_ms() - envelope.received_at) / 1000))
-                await asyncio.gather(*pending)
-                return True
-            elapsed_ms = (time.monotonic() - started) * 1000
-            if not outcome.retriable or policy.gives_up(attempt, elapsed_ms):
-                reason = "permanent_failure" if not outcome.retriable else "retries_exhausted"
-                pending.append(await self.writer.receipt(
-                    envelope.id, key, attempt, "dead_lettered", attempt_ms, envelope.received_at, status, error))
-                pending.append(await self.writer.dead_letter(message, "deliver", reason, attempt, history, envelope.id))
-                self.metrics.delivered.labels(destination.id, "dead_lettered").inc()
-                await asyncio.gather(*pending)
-                return True
-            pending.append(await self.writer.receipt(
-                envelope.id, key, attempt, "retrying", attempt_ms, envelope.received_at, status, error))
-            wait_s = policy.backoff_ms(attempt, self.rng) / 1000
-            if outcome.retry_after_s is not None:
-                wait_s = max(wait_s, outcome.retry_after_s)
-            if await self._sleep_unless_stopping(wait_s):
-                await asyncio.gather(*pending)
-                return False
+            message = await self.queue.get()
+            if self.delayed and not await self._wait_until_due(message):
+                return
+            batch = [message]
+            if self.commit_before is not None:
+                while len(batch) < AT_MOST_ONCE_BATCH and not self.queue.empty():
+                    batch.append(self.queue.get_nowait())
+                await self.commit_before(_offset(batch[-1]) + 1)   # at-most-once: before the attempt
+                self.done = _offset(batch[-1]) + 1
+            for m in batch:
+                await self._start(m)
 
-    async def _attempt(self, request: DeliveryRequest) -> Outcome:
-        try:
-            (outcome,) = await self.sink.send([request])
-            return outcome
-        except Exception as exc:  # a sink bug must not lose the event: retry it
-            log.exception("sink %s raised", self.destination.id)
-            return Failed(f"sink raised {type(exc).__name__}: {exc}", retriable=True)
+    async def _start(self, message: Message) -> None:
+        if self.commit_before is None:
+            self._outstanding.append(_offset(message))
+        key = message.key()
+        waiting = self._waiting.get(key)
+        if waiting is not None:
+            waiting.append(message)   # its key is busy: it runs after the key's earlier events
+            return
+        self._waiting[key] = deque()
+        await self.slots.acquire()
+        task = asyncio.create_task(self._guard(self._run_key(key, message)))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
-    async def _sleep_unless_stopping(self, seconds: float) -> bool:
+    async def _run_key(self, key: bytes | None, message: Message) -> None:
+        metrics = self.deliverer.metrics.in_flight.labels(self.deliverer.destination.id)
+        metrics.inc()
         try:
-            await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
+            while True:
+                if not await self.deliverer.handle(message):
+                    return    # stopping mid-retry: this and the key's later events stay uncommitted
+                self._finish(_offset(message))
+                waiting = self._waiting[key]
+                if self._draining or not waiting:
+                    return
+                message = waiting.popleft()
+        finally:
+            self._waiting.pop(key, None)
+            self.slots.release()
+            metrics.dec()
+
+    def _finish(self, offset: int) -> None:
+        if self.commit_before is not None:
+            return
+        self._finished.add(offset)
+        while self._outstanding and self._outstanding[0] in self._finished:
+            done = self._outstanding.popleft()
+            self._finished.discard(done)
+            self.done = done + 1
+
+    async def _wait_until_due(self, message: Message) -> bool:
+        due_s = RetryState.of(message).not_before / 1000 - time.time()
+        if due_s <= 0:
             return True
-        except TimeoutError:
+        try:
+            await asyncio.wait_for(self.stopping.wait(), timeout=due_s)
             return False
+        except TimeoutError:
+            return True

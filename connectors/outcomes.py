@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from confluent_kafka import Message
 
+from connectors.delays import RetryState, original_headers
 from schemas.config import CompiledDestination, Pipeline
 from schemas.kafka.producer import AsyncProducer, Delivered
 from schemas.metrics import Metrics
@@ -64,12 +65,17 @@ class OutcomeWriter:
 
     async def dead_letter(self, message: Message, stage: str, reason: str, attempts: int,
                           history: AttemptHistory, event_id: str | None) -> asyncio.Future[Delivered]:
-        """Enqueue the dead-letter record of `message`, keeping its key and original bytes."""
-        headers = {name: value or b"" for name, value in (message.headers() or [])}
+        """Enqueue the dead-letter record of `message`, keeping its key and original bytes.
+
+        A record from a delay tier is parked as the destination topic's original: its origin
+        and headers without the connector-internal retry headers."""
+        state = RetryState.of(message)
+        origin_topic, origin_partition, origin_offset = state.origin_of(message)
+        headers = dict(original_headers(message))
         record = DeadLetter(
             destination=self.destination.id, stage=stage, reason=reason, attempts=attempts,
-            dead_lettered_at=now_ms(), origin_topic=message.topic(),
-            origin_partition=message.partition(), origin_offset=message.offset(),
+            dead_lettered_at=now_ms(), origin_topic=origin_topic,
+            origin_partition=origin_partition, origin_offset=origin_offset,
             original_value=message.value() or b"", original_key=message.key(),
             original_headers=headers, event_id=event_id, first_error=history.first_error,
             last_error=history.last_error, first_attempt_at=history.first_attempt_at,
@@ -77,3 +83,10 @@ class OutcomeWriter:
         )
         self.metrics.dead_lettered.labels(self.destination.id, reason).inc()
         return await self.producer.send(self.destination.dead_letter_topic, record.encode(), message.key())
+
+    async def hand_off(self, message: Message, topic: str,
+                       headers: list[tuple[str, bytes]]) -> asyncio.Future[Delivered]:
+        """Enqueue the event's original bytes and key on a delay tier, in the same partition
+        number (exactly-once's delivered keys are kept per partition number)."""
+        return await self.producer.send(topic, message.value() or b"", message.key(), headers,
+                                        partition=message.partition())

@@ -1,5 +1,8 @@
-"""The connector runner: one consumer group per destination; lanes per partition; commits only
-what reached a durable outcome. Owns retry, dead-lettering, receipts, metrics and commits."""
+"""The connector runner: one consumer group per destination (its topic and its delay tiers);
+lanes per partition; commits only what reached a durable outcome. Owns retry, delay tiers,
+the circuit breaker, the retry budget, exactly-once's record, dead-lettering, receipts,
+metrics, backpressure and commits (STYLE.md 5) — a sink only delivers.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,10 @@ import random
 
 from confluent_kafka import TopicPartition
 
+from connectors.budget import RetryBudget
+from connectors.circuit import CircuitBreaker, State
+from connectors.dedup import DeliveredStore
+from connectors.deliver import Deliverer
 from connectors.lanes import Lane
 from connectors.outcomes import OutcomeWriter
 from connectors.registry import build_sink
@@ -21,9 +28,13 @@ from schemas.metrics import Metrics
 log = logging.getLogger("eis.connect")
 
 COMMIT_INTERVAL_S = 0.5
-LANE_HIGH_WATER = 1000   # queued events per partition before fetching from it pauses
+LANE_HIGH_WATER = 1000   # fetched, unstarted events per partition before fetching from it pauses
 LANE_LOW_WATER = 200
+TOTAL_HIGH_WATER = 4000  # … and over all partitions of the destination: every partition pauses
+TOTAL_LOW_WATER = 1000
 SHUTDOWN_GRACE_S = 25.0  # under the supervisor's 30 s before SIGKILL
+
+Partition = tuple[str, int]
 
 
 def group_id(pipeline: Pipeline, destination: CompiledDestination) -> str:
@@ -32,21 +43,32 @@ def group_id(pipeline: Pipeline, destination: CompiledDestination) -> str:
 
 
 class DestinationRunner:
-    """Consumes one destination topic and drives its sink."""
+    """Consumes one destination topic (and its delay tiers) and drives its sink."""
 
     def __init__(self, pipeline: Pipeline, destination: CompiledDestination, settings: KafkaSettings,
                  producer: AsyncProducer, metrics: Metrics, rng: random.Random | None = None) -> None:
         self.pipeline = pipeline
         self.destination = destination
+        self.policy = policy = destination.policy
         self.settings = settings
         self.metrics = metrics
         self.sink = build_sink(destination)
         self.writer = OutcomeWriter(pipeline, destination, self.sink.describe(), producer, metrics)
-        self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self.stopping = asyncio.Event()
-        self.lanes: dict[int, Lane] = {}
-        self.paused: set[int] = set()
-        self.committed: dict[int, int] = {}
+        self.breaker = None
+        if policy.circuit is not None:
+            self.breaker = CircuitBreaker(policy.circuit, destination.id, self._circuit_changed)
+            metrics.circuit_state.labels(destination.id).set(State.CLOSED)
+        budget = RetryBudget(policy.retry_budget) if policy.retry_budget is not None else None
+        self.store = DeliveredStore(settings, policy.delivered_topic, producer) \
+            if policy.delivered_topic is not None else None
+        self.deliverer = Deliverer(destination, self.sink, self.writer, metrics, self.stopping,
+                                   rng or random.Random(), self.breaker, budget, self.store)  # noqa: S311 - jitter
+        self.slots = asyncio.Semaphore(policy.max_in_flight)
+        self.topics = [destination.topic, *(tier.topic for tier in policy.retry_tiers)]
+        self.lanes: dict[Partition, Lane] = {}
+        self.paused: set[Partition] = set()
+        self.committed: dict[Partition, int] = {}
         self.consumer: AsyncConsumer | None = None
         self.failure: BaseException | None = None
 
@@ -54,12 +76,12 @@ class DestinationRunner:
         """Deliver until `stop()`; then finish in-flight attempts, commit, and leave the group."""
         await self.sink.open()
         consumer = self.consumer = AsyncConsumer(self.settings, group_id(self.pipeline, self.destination))
-        consumer.subscribe([self.destination.topic], on_revoke=self._on_revoke)
+        consumer.subscribe(self.topics, on_revoke=self._on_revoke)
         committer = asyncio.create_task(self._commit_periodically())
         try:
             while not self.stopping.is_set():
                 for message in await consumer.getmany(500, timeout=0.2):
-                    self._lane(message.partition()).queue.put_nowait(message)
+                    self._lane(message.topic() or "", message.partition() or 0).queue.put_nowait(message)
                 self._apply_backpressure()
                 if self.failure is not None:
                     raise self.failure
@@ -74,11 +96,16 @@ class DestinationRunner:
         """Ask the runner to stop (SIGTERM): lanes stop between attempts."""
         self.stopping.set()
 
-    def _lane(self, partition: int) -> Lane:
-        lane = self.lanes.get(partition)
+    def _lane(self, topic: str, partition: int) -> Lane:
+        lane = self.lanes.get((topic, partition))
         if lane is None:
-            lane = self.lanes[partition] = Lane(
-                self.destination, self.sink, self.writer, self.metrics, self.stopping, self.rng)
+            commit_before = None
+            if self.policy.guarantees == "at-most-once":
+                async def commit_before(offset: int) -> None:
+                    await self._commit_before(topic, partition, offset)
+            lane = self.lanes[(topic, partition)] = Lane(
+                topic, partition, self.deliverer, self.slots, self.stopping,
+                delayed=topic != self.destination.topic, commit_before=commit_before)
             lane.start(self._lane_failed)
         return lane
 
@@ -86,17 +113,34 @@ class DestinationRunner:
         log.error("destination %s: lane failed: %r", self.destination.id, exc)
         self.failure = exc
 
+    def _circuit_changed(self, before: State, to: State) -> None:
+        self.metrics.circuit_state.labels(self.destination.id).set(to)
+        self.metrics.circuit_transitions.labels(self.destination.id, to.label).inc()
+        self._apply_backpressure()
+
     def _apply_backpressure(self) -> None:
-        assert self.consumer is not None
-        topic = self.destination.topic
-        for partition, lane in self.lanes.items():
-            size = lane.queue.qsize()
-            if size >= LANE_HIGH_WATER and partition not in self.paused:
-                self.consumer.pause([TopicPartition(topic, partition)])
-                self.paused.add(partition)
-            elif size <= LANE_LOW_WATER and partition in self.paused:
-                self.consumer.resume([TopicPartition(topic, partition)])
-                self.paused.discard(partition)
+        """Pause a partition whose backlog is high, every partition while the destination's
+        total backlog is high or its circuit is not closed; resume below the low marks."""
+        consumer = self.consumer
+        if consumer is None:
+            return
+        circuit_open = self.breaker is not None and not self.breaker.closed
+        total = sum(lane.backlog for lane in self.lanes.values())
+        all_high = circuit_open or total >= TOTAL_HIGH_WATER
+        all_low = not circuit_open and total <= TOTAL_LOW_WATER
+        pause, resume = [], []
+        for tp, lane in self.lanes.items():
+            size = lane.backlog
+            if tp not in self.paused and (all_high or size >= LANE_HIGH_WATER):
+                pause.append(tp)
+            elif tp in self.paused and all_low and size <= LANE_LOW_WATER:
+                resume.append(tp)
+        if pause:
+            consumer.pause([TopicPartition(t, p) for t, p in pause])
+            self.paused.update(pause)
+        if resume:
+            consumer.resume([TopicPartition(t, p) for t, p in resume])
+            self.paused.difference_update(resume)
 
     async def _drain_lanes(self) -> None:
         await asyncio.gather(*(lane.finish(SHUTDOWN_GRACE_S) for lane in self.lanes.values()))
@@ -104,24 +148,41 @@ class DestinationRunner:
     async def _on_revoke(self, partitions: list[TopicPartition]) -> None:
         # Before the partitions move: stop their lanes and commit what they finished, so the
         # next owner neither skips nor needlessly repeats; a later commit from us would regress it.
-        revoked = [tp.partition for tp in partitions if tp.topic == self.destination.topic]
-        for partition in revoked:
-            lane = self.lanes.get(partition)
+        revoked = [(tp.topic, tp.partition) for tp in partitions if tp.topic in self.topics]
+        for tp in revoked:
+            lane = self.lanes.get(tp)
             if lane is not None:
                 await lane.stop()
         await self._commit(revoked)
-        for partition in revoked:
-            self.lanes.pop(partition, None)
-            self.paused.discard(partition)
-            self.committed.pop(partition, None)
+        for tp in revoked:
+            self.lanes.pop(tp, None)
+            self.paused.discard(tp)
+            self.committed.pop(tp, None)
+        if self.store is not None:
+            kept = {p for _, p in self.lanes}
+            for _, partition in revoked:
+                if partition not in kept:
+                    self.store.forget(partition)
 
-    async def _commit(self, partitions: list[int]) -> None:
+    async def _commit_before(self, topic: str, partition: int, offset: int) -> None:
+        """At-most-once: the offset is durable before the attempt (retried until it is)."""
+        assert self.consumer is not None
+        while True:
+            try:
+                await self.consumer.commit([TopicPartition(topic, partition, offset)])
+                self.committed[(topic, partition)] = offset
+                return
+            except Exception as exc:
+                log.warning("destination %s: commit before attempt failed: %s", self.destination.id, exc)
+                await asyncio.sleep(0.5)
+
+    async def _commit(self, partitions: list[Partition]) -> None:
         assert self.consumer is not None
         offsets = []
-        for partition in partitions:
-            lane = self.lanes.get(partition)
-            if lane is not None and lane.done is not None and lane.done != self.committed.get(partition):
-                offsets.append(TopicPartition(self.destination.topic, partition, lane.done))
+        for tp in partitions:
+            lane = self.lanes.get(tp)
+            if lane is not None and lane.done is not None and lane.done != self.committed.get(tp):
+                offsets.append(TopicPartition(tp[0], tp[1], lane.done))
         if not offsets:
             return
         try:
@@ -129,8 +190,8 @@ class DestinationRunner:
         except Exception as exc:  # the next commit covers it; redelivery is the worst case
             log.warning("destination %s: commit failed: %s", self.destination.id, exc)
             return
-        for tp in offsets:
-            self.committed[tp.partition] = tp.offset
+        for done in offsets:
+            self.committed[(done.topic, done.partition)] = done.offset
 
     async def _commit_periodically(self) -> None:
         while True:

@@ -8,8 +8,12 @@ from typing import Any
 
 from schemas.config import Pipeline
 from schemas.envelope import Envelope
-from schemas.expressions import Context, ExpressionError
+from schemas.expressions import Context, Expression, ExpressionError
 from schemas.ids import new_event_id
+
+# The path after the source in `/webhooks/<tenant>/<source>/<extra…>`, set by the ingress only
+# (not in KEPT_HEADERS, so a sender's own header of this name is never kept).
+EXTRA_PATH_HEADER = "x-eis-path"
 
 # Request headers worth keeping on the envelope: provenance, never credentials.
 KEPT_HEADERS = (
@@ -26,19 +30,23 @@ def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
 def build_envelope(
     pipeline: Pipeline, source: str, data: Any, content_type: str, headers: Mapping[str, str],
     *, event_type: str | None, event_time_ms: int | None, provider_event_id: str | None,
-    tenant: str | None = None,
+    tenant: str | None = None, key_expression: Expression | None = None, extra_path: str | None = None,
 ) -> Envelope:
     """A new envelope for one accepted event, keyed by the source's partition-key expression
-    (falling back to the event id when the expression yields nothing)."""
+    (`key_expression` for a provisioned source, else the pipeline's; falling back to the event
+    id when the expression yields nothing)."""
     now = time.time_ns() // 1_000_000
     event_id = new_event_id()
+    kept = kept_headers(headers)
     envelope = Envelope(
         id=event_id, source=source, time=event_time_ms or now, received_at=now,
         partition_key=event_id, content_type=content_type, data=data, type=event_type,
-        headers=kept_headers(headers), provider_event_id=provider_event_id, tenant=tenant,
+        headers=(kept | {EXTRA_PATH_HEADER: extra_path}) if extra_path else kept,
+        provider_event_id=provider_event_id, tenant=tenant,
         correlation_id=_metadata(data, "correlationId"), causation_id=_metadata(data, "causationId"),
     )
-    key_expression = pipeline.key_expression(source)
+    if key_expression is None:
+        key_expression = pipeline.key_expression(source)
     if key_expression is None:
         return envelope
     try:

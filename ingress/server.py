@@ -6,10 +6,10 @@ import asyncio
 import signal
 
 import uvloop
-from aiohttp import web
 
 from ingress.app import create_app
-from ingress.body import SERVER_KWARGS
+from ingress.listener import start_listener
+from ingress.settings import IngressSettings
 from schemas.config import Pipeline
 from schemas.kafka.producer import AsyncProducer
 from schemas.kafka.settings import KafkaSettings
@@ -18,12 +18,13 @@ from schemas.metrics import process_metrics
 
 async def serve(pipeline: Pipeline, host: str, port: int, stop: asyncio.Event) -> None:
     """Run until `stop` is set; in-flight requests finish (aiohttp's shutdown timeout)."""
-    app = create_app(pipeline, AsyncProducer(KafkaSettings.from_env()), process_metrics())
-    # auto_decompress off: the body pipeline needs the wire bytes and bounds decoding itself.
-    runner = web.AppRunner(app, shutdown_timeout=20.0, **SERVER_KWARGS)  # type: ignore[arg-type]
-    await runner.setup()
-    await web.TCPSite(runner, host, port).start()
-    print(f"eis ingress: listening on http://{host}:{port}", flush=True)
+    settings = IngressSettings.from_env()
+    kafka = KafkaSettings.from_env()
+    app = create_app(pipeline, AsyncProducer(kafka), process_metrics(), settings, kafka=kafka)
+    # auto_decompress off (the body pipeline needs the wire bytes), parser limits, TLS and the
+    # connection cap: ingress/listener.py.
+    runner, site = await start_listener(app, settings, host, port)
+    print(f"eis ingress: listening on {site.name}", flush=True)
     await stop.wait()
     await runner.cleanup()
 

@@ -43,6 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
     topics.add_argument("action", choices=["create", "describe"])
     _add_config(topics)
 
+    dlq = commands.add_parser("dlq", help="list, show or redrive a destination's dead letters")
+    dlq.add_argument("action", choices=["list", "show", "redrive"])
+    dlq.add_argument("destination", help="destination id, e.g. orders.sink")
+    _add_config(dlq)
+    dlq.add_argument("--event", help="only this event id")
+    dlq.add_argument("--since", help="dead-lettered at or after: ISO-8601, epoch ms, or an age (2h)")
+    dlq.add_argument("--until", help="dead-lettered before: ISO-8601, epoch ms, or an age (10m)")
+
     validate = commands.add_parser("validate", help="check a pipeline file, listing every problem")
     validate.add_argument("file")
 
@@ -100,6 +108,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         run_worker(pipeline, WorkerSettings.from_env(), loglevel=args.log_level.upper())
         return 0
+    if args.command == "dlq":
+        from ops.dlq import run_dlq
+
+        return run_dlq(pipeline, args.action, args.destination, args.event, args.since, args.until)
     if args.command == "connect":
         from connectors.process import run_connectors
 

@@ -6,7 +6,7 @@ A test passes a fresh `CollectorRegistry`; a process uses the default one.
 
 from __future__ import annotations
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
@@ -52,6 +52,21 @@ class Metrics:
             "eis_ingest_to_delivery_seconds", "from ingress acceptance to delivery",
             ["destination"], buckets=LATENCY_BUCKETS, registry=registry,
         )
+
+        # connectors: delivery policy (issue 5)
+        self.attempts = Counter("eis_delivery_attempts_total", "attempts by result",
+                                ["destination", "result"], registry=registry)  # success|retriable|permanent
+        self.in_flight = Gauge("eis_delivery_in_flight", "events being delivered (backpressure bound)",
+                               ["destination"], registry=registry)
+        self.retry_handoffs = Counter("eis_retry_handoffs_total", "retries handed to a delay-tier topic",
+                                      ["destination", "tier"], registry=registry)
+        self.deduplicated = Counter("eis_deliveries_deduplicated_total",
+                                    "exactly-once: deliveries skipped, already done",
+                                    ["destination"], registry=registry)
+        self.circuit_state = Gauge("eis_circuit_state", "circuit breaker: 0 closed, 1 half-open, 2 open",
+                                   ["destination"], registry=registry)
+        self.circuit_transitions = Counter("eis_circuit_transitions_total", "circuit breaker state changes",
+                                           ["destination", "to"], registry=registry)
 
     def exposition(self) -> tuple[bytes, str]:
         """The text format body and its content type, for a `/metrics` handler."""

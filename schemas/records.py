@@ -10,7 +10,9 @@ import orjson
 
 from schemas.errors import DecodeError
 
-Outcome = Literal["pending", "delivered", "retrying", "failed", "dead_lettered"]
+# `failed`: an at-most-once attempt that did not pass (never retried); `circuit_open`: the event
+# waits for its destination's circuit breaker to let it through (docs/delivery-guarantees.md).
+Outcome = Literal["pending", "delivered", "retrying", "failed", "dead_lettered", "circuit_open"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +32,9 @@ class Receipt:
     error: str | None = None
 
     def encode(self) -> bytes:
-        """JSON encoding for the receipts topic."""
-        return orjson.dumps(asdict(self))
+        """JSON encoding for the receipts topic (orjson serialises the dataclass itself, skipping
+        `asdict`'s deep copy: ~6 % of the router's time in a profile)."""
+        return orjson.dumps(self)
 
     @classmethod
     def decode(cls, value: bytes) -> Receipt:

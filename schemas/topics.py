@@ -31,6 +31,14 @@ class TopicNames:
         """Exhausted or poison events of one destination: `eis.dlq.<destination>`."""
         return f"{self.prefix}.dlq.{topic_safe(destination)}"
 
+    def retry(self, destination: str, tier: int) -> str:
+        """Delay tier `tier` (1-based) of a destination's unordered retries: `eis.retry.<destination>.<tier>`."""
+        return f"{self.prefix}.retry.{topic_safe(destination)}.{tier}"
+
+    def delivered(self, destination: str) -> str:
+        """Compacted idempotency keys of completed deliveries (exactly-once): `eis.delivered.<destination>`."""
+        return f"{self.prefix}.delivered.{topic_safe(destination)}"
+
     @property
     def receipts(self) -> str:
         """One record per delivery attempt, keyed by event id."""
@@ -45,6 +53,11 @@ class TopicNames:
     def sources(self) -> str:
         """Compacted webhook source definitions."""
         return f"{self.prefix}.sources"
+
+    @property
+    def seen(self) -> str:
+        """Compacted provider event ids the ingress accepted (replay protection) and ingress heartbeats."""
+        return f"{self.prefix}.ingress.seen"
 
     def inbound_pattern(self) -> str:
         """A regex matching every inbound topic (for consumers that follow new sources)."""

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from schemas.config.delivery import RetrySpec
+from schemas.config.delivery import DEFAULT_RETRY_ON, DeliverySpec, RetrySpec
 from schemas.config.egress import EgressSpec
 from schemas.config.pipeline import PipelineSpec
 from schemas.config.routing import DestinationSpec
@@ -18,6 +18,7 @@ from schemas.expressions import CompiledMapping, Context, Expression
 from schemas.topics import TopicNames
 
 PUBLISH_SOURCE = "api"  # the source id of events sent to POST /v1/events
+MAX_RETRY_TIERS = 8     # delay-tier topics per unordered destination; later attempts share the last
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,12 +30,22 @@ class RetryPolicy:
     max_delay_ms: int
     multiplier: float
     max_timeframe_ms: int | None = None
+    retry_on: frozenset[str] = frozenset(DEFAULT_RETRY_ON)
 
     @classmethod
     def from_spec(cls, spec: RetrySpec) -> RetryPolicy:
         """Build from the `retry:` section."""
         return cls(spec.max_attempts, spec.initial_delay, spec.max_delay,
-                   spec.backoff_multiplier, spec.max_timeframe)
+                   spec.backoff_multiplier, spec.max_timeframe, frozenset(spec.retry_on))
+
+    def retries(self, kind: str) -> bool:
+        """Whether a failure of `kind` (`network`, `timeout`, or an HTTP status like `503`) may
+        be retried under `retryOn`; `permanent` (the sink says no attempt can pass) never is."""
+        if kind == "permanent":
+            return False
+        if kind in self.retry_on:
+            return True
+        return kind.isdigit() and f"{kind[0]}xx" in self.retry_on
 
     def ceiling_ms(self, attempt: int) -> float:
         """The largest wait after failed attempt `attempt` (1-based): min(max, initial·m^(n-1))."""
@@ -49,6 +60,85 @@ class RetryPolicy:
         if attempt >= self.max_attempts:
             return True
         return self.max_timeframe_ms is not None and elapsed_ms >= self.max_timeframe_ms
+
+
+@dataclass(frozen=True, slots=True)
+class CircuitPolicy:
+    """Open after `failure_threshold` consecutive retriable failures; probe after `reset_timeout_ms`."""
+
+    failure_threshold: int
+    reset_timeout_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class RetryBudgetPolicy:
+    """Retries in any `window_ms` may not exceed max(min_retries, ratio x first attempts)."""
+
+    ratio: float
+    window_ms: int
+    min_retries: int
+
+
+@dataclass(frozen=True, slots=True)
+class RetryTier:
+    """A delay-tier topic: retries handed off after a failed attempt wait here until due."""
+
+    topic: str
+    delay_ms: int   # the tier's backoff ceiling; each record carries its own not-before time
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPolicy:
+    """How the runner delivers to one destination (delivery defaults, destination overrides)."""
+
+    guarantees: str = "at-least-once"
+    ordering: str | None = None          # `per-<key>`: in order per record key, retried in place
+    max_in_flight: int = 100
+    circuit: CircuitPolicy | None = None
+    retry_budget: RetryBudgetPolicy | None = None
+    retry_tiers: tuple[RetryTier, ...] = ()   # unordered at-least/exactly-once only
+    delivered_topic: str | None = None        # exactly-once only
+
+    @classmethod
+    def resolve(cls, delivery: DeliverySpec, dest: DestinationSpec, retry: RetryPolicy,
+                topics: TopicNames, destination_id: str) -> DeliveryPolicy:
+        """The destination's own settings where it has them, else the `delivery:` defaults."""
+        guarantees = dest.guarantees or delivery.guarantees
+        ordering = dest.ordering if dest.ordering is not None else delivery.ordering
+        ordering = None if ordering == "none" else ordering
+        breaker = dest.circuit_breaker or delivery.circuit_breaker
+        budget = dest.retry_budget or delivery.retry_budget
+        tiers: tuple[RetryTier, ...] = ()
+        if ordering is None and guarantees != "at-most-once" and retry.max_attempts > 1:
+            tiers = tuple(RetryTier(topics.retry(destination_id, i + 1), delay)
+                          for i, delay in enumerate(retry_tier_delays(retry)))
+        return cls(
+            guarantees=guarantees,
+            ordering=ordering,
+            max_in_flight=dest.max_in_flight or delivery.max_in_flight,
+            circuit=CircuitPolicy(breaker.failure_threshold, breaker.reset_timeout) if breaker.enabled else None,
+            retry_budget=RetryBudgetPolicy(budget.ratio, budget.window, budget.min_retries) if budget else None,
+            retry_tiers=tiers,
+            delivered_topic=topics.delivered(destination_id) if guarantees == "exactly-once" else None,
+        )
+
+    def tier_for(self, attempts: int) -> RetryTier:
+        """The tier a retry goes to after `attempts` failed attempts (1-based)."""
+        return self.retry_tiers[min(attempts, len(self.retry_tiers)) - 1]
+
+
+def retry_tier_delays(retry: RetryPolicy) -> list[int]:
+    """One tier per distinct backoff ceiling of attempts 1..max-1 (they grow until maxDelay),
+    at most MAX_RETRY_TIERS: records in one tier are due at about the same delay, so a tier's
+    consumer can wait for its head record without holding back records due much earlier."""
+    delays: list[int] = []
+    for attempt in range(1, retry.max_attempts):
+        ceiling = int(retry.ceiling_ms(attempt))
+        if not delays or ceiling != delays[-1]:
+            delays.append(ceiling)
+        if len(delays) == MAX_RETRY_TIERS:
+            break
+    return delays
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +172,7 @@ class CompiledDestination:
     # Pipeline-wide settings a sink needs but cannot see otherwise (it gets only its destination).
     egress: EgressSpec = field(default_factory=EgressSpec)  # the SSRF guard's allow-list
     signing_secret: SecretStr | None = None  # delivery.signingSecret: the outbound signing fallback
+    policy: DeliveryPolicy = field(default_factory=DeliveryPolicy)  # guarantees, ordering, breaker, …
 
     @property
     def target(self) -> str:

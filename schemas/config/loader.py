@@ -15,6 +15,7 @@ from schemas.config.compiled import (
     CompiledDestination,
     CompiledRoute,
     CompiledTransform,
+    DeliveryPolicy,
     Pipeline,
     RetryPolicy,
 )
@@ -197,6 +198,7 @@ def _compile_destination(
     topics: TopicNames, compiler: _Compiler,
 ) -> CompiledDestination:
     destination_id = f"{route}.{local_id}"
+    retry = RetryPolicy.from_spec(dest.retry or spec.delivery.retry)
     return CompiledDestination(
         id=destination_id,
         route=route,
@@ -206,10 +208,11 @@ def _compile_destination(
         transform=compiler.transform(dest.transform, f"{path}.transform"),
         settings=dest.component_settings(),
         timeout_ms=dest.timeout if dest.timeout is not None else spec.delivery.timeout,
-        retry=RetryPolicy.from_spec(dest.retry or spec.delivery.retry),
+        retry=retry,
         topic=topics.outbound(destination_id),
         dead_letter_topic=topics.dead_letter(destination_id),
         spec=dest,
         egress=spec.egress,
         signing_secret=spec.delivery.signing_secret,
+        policy=DeliveryPolicy.resolve(spec.delivery, dest, retry, topics, destination_id),
     )

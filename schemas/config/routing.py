@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from schemas.config.base import ConfigModel, DurationMs, OpenConfigModel
-from schemas.config.delivery import RetrySpec
+from schemas.config.delivery import CircuitBreakerSpec, Guarantee, RetryBudgetSpec, RetrySpec
 
 DESTINATION_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
 
@@ -21,6 +21,14 @@ class DestinationSpec(OpenConfigModel):
     transform: dict[str, Any] | None = Field(None, description="replaces the route's transform")
     timeout: DurationMs | None = Field(None, description="per-attempt timeout (ms)")
     retry: RetrySpec | None = Field(None, description="overrides delivery.retry")
+    guarantees: Guarantee | None = Field(None, description="overrides delivery.guarantees")
+    ordering: str | None = Field(
+        None, pattern=r"^(per-[A-Za-z][A-Za-z0-9_-]*|none)$",
+        description="overrides delivery.ordering (`none` turns it off for this destination)",
+    )
+    retry_budget: RetryBudgetSpec | None = Field(None, description="overrides delivery.retryBudget")
+    circuit_breaker: CircuitBreakerSpec | None = Field(None, description="overrides delivery.circuitBreaker")
+    max_in_flight: int | None = Field(None, ge=1, le=100_000, description="overrides delivery.maxInFlight")
     delay: DurationMs | None = Field(None, description="deliver this long after the event (ms)")
     depends_on: list[str] | None = Field(None, description="workflow: steps that must finish first")
     parallel: bool | None = Field(None, description="workflow: run beside other steps")

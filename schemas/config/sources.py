@@ -2,13 +2,48 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
-from schemas.config.base import ConfigModel, OpenConfigModel, SizeBytes
+from schemas.config.base import ConfigModel, DurationMs, OpenConfigModel, SizeBytes
 
 SOURCE_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+TENANT_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+# A host name as `Host:` carries it, without the port (lower-cased before matching).
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOST_NAME = rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$"
+
+# Stripe and PayPal retry for three days: remember provider ids a day longer than that.
+DEFAULT_REPLAY_WINDOW_MS = 96 * 3_600_000
+# The `<prefix>.ingress.seen` topic keeps records this long (topic_plan), so no window may exceed it.
+MAX_REPLAY_WINDOW_MS = 7 * 86_400_000
+MAX_CIDRS = 1000
+_HOST = re.compile(HOST_NAME)
+
+
+def _cidrs(values: list[str] | None) -> list[str] | None:
+    """Validate CIDR (or single-address) strings, IPv4 or IPv6; host bits set are refused as typos."""
+    if values is None:
+        return None
+    for value in values:
+        try:
+            ipaddress.ip_network(value.strip(), strict=True)
+        except ValueError as exc:
+            raise ValueError(f"`{value}` is not a CIDR block ({exc})") from None
+    return [v.strip() for v in values]
+
+
+class RateLimitSpec(ConfigModel):
+    """A token bucket for one source, shared by every ingress process (docs/webhook-sources.md)."""
+
+    rate: float = Field(gt=0, le=1_000_000, description="requests per second, sustained")
+    burst: int | None = Field(
+        None, ge=1, le=1_000_000,
+        description="requests allowed at once on a full bucket; default: the rate rounded up",
+    )
 
 
 class VerificationSpec(OpenConfigModel):
@@ -29,7 +64,50 @@ class WebhookSpec(ConfigModel):
         description="how requests are authenticated; `{type: none}` is an explicit opt-out",
     )
     partition_key: str | None = Field(None, description="expression; overrides delivery's")
-    tenant: str | None = Field(None, description="tenant that owns this source")
+    tenant: str | None = Field(None, pattern=TENANT_ID, description="tenant that owns this source; "
+                               "also reachable as `/webhooks/<tenant>/<id>/…`")
+    replay_window: DurationMs = Field(
+        DEFAULT_REPLAY_WINDOW_MS, ge=0, le=MAX_REPLAY_WINDOW_MS,
+        description="how long a provider event id is remembered: a repeat within it is answered "
+        "200 (`duplicate`) and not produced again; 0 turns replay protection off",
+    )
+    ip_allow: list[str] | None = Field(
+        None, max_length=MAX_CIDRS,
+        description="CIDR blocks (IPv4/IPv6) a request must come from; default: any address",
+    )
+    ip_deny: list[str] | None = Field(
+        None, max_length=MAX_CIDRS, description="CIDR blocks refused (403 `ip_denied`), checked first",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list, max_length=MAX_CIDRS,
+        description="CIDR blocks of proxies whose X-Forwarded-For is believed; empty: the header "
+        "is ignored and the peer address is the client",
+    )
+    rate_limit: RateLimitSpec | None = Field(
+        None, description="`{rate, burst}` token bucket; over it: 429 with Retry-After",
+    )
+    mtls: bool = Field(
+        False, description="require a client certificate verified against EIS_TLS_CLIENT_CA (403 otherwise)",
+    )
+    hosts: list[str] | None = Field(
+        None, max_length=100,
+        description="custom domains (`Host:`) that route `/webhooks/<id>/…` to this source",
+    )
+
+    @field_validator("ip_allow", "ip_deny", "trusted_proxies")
+    @classmethod
+    def _valid_cidrs(cls, value: list[str] | None) -> list[str] | None:
+        return _cidrs(value)
+
+    @field_validator("hosts")
+    @classmethod
+    def _lower_hosts(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        for host in value:
+            if not _HOST.match(host):
+                raise ValueError(f"`{host}` is not a host name (no scheme, port or path)")
+        return [h.lower() for h in value]
 
 
 class MqttSpec(ConfigModel):

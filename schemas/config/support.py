@@ -49,10 +49,6 @@ def unsupported_parts(spec: PipelineSpec) -> list[ConfigProblem]:
             if dest.transform and "enrich" in dest.transform:
                 problems.append(_nsy(f"{d_path}.transform.enrich", "enrichment"))
     delivery = spec.delivery
-    if delivery.guarantees != "at-least-once":
-        problems.append(_nsy("delivery.guarantees", f"`{delivery.guarantees}` (at-least-once is)"))
-    if delivery.circuit_breaker.enabled:
-        problems.append(_nsy("delivery.circuitBreaker", "circuit breakers"))
     if delivery.dead_letter.destination is not None:
         problems.append(_nsy("delivery.deadLetter.destination",
                              "copying dead letters outside Kafka (eis.dlq.* topics hold them)"))

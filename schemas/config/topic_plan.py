@@ -8,6 +8,11 @@ from schemas.kafka.admin import TopicSpec
 
 # A destination's dead letters wait for an operator: keep them longer than a week-long holiday.
 DEAD_LETTER_RETENTION_MS = 30 * 86_400_000
+# Delay tiers hold a retry until it is due: retained far longer than the longest delay.
+RETRY_RETENTION_MS = 7 * 86_400_000
+# Exactly-once remembers completed deliveries this long (the deduplication horizon); compaction
+# keeps one record per idempotency key meanwhile (docs/delivery-guarantees.md).
+DELIVERED_RETENTION_MS = 7 * 86_400_000
 
 
 def topic_plan(pipeline: Pipeline) -> list[TopicSpec]:
@@ -20,6 +25,13 @@ def topic_plan(pipeline: Pipeline) -> list[TopicSpec]:
         plan.append(TopicSpec(destination.topic, partitions, rf))
         plan.append(TopicSpec(destination.dead_letter_topic, partitions, rf,
                               {"retention.ms": str(DEAD_LETTER_RETENTION_MS)}))
+        policy = destination.policy
+        for tier in policy.retry_tiers:
+            retention = max(RETRY_RETENTION_MS, 10 * tier.delay_ms)
+            plan.append(TopicSpec(tier.topic, partitions, rf, {"retention.ms": str(retention)}))
+        if policy.delivered_topic is not None:
+            plan.append(TopicSpec(policy.delivered_topic, partitions, rf, {
+                "cleanup.policy": "compact,delete", "retention.ms": str(DELIVERED_RETENTION_MS)}))
     plan.append(TopicSpec(topics.receipts, pipeline.spec.kafka.receipts_partitions or partitions, rf))
     plan.append(TopicSpec(topics.invalid, partitions, rf))
     plan.append(TopicSpec(topics.sources, 1, rf, {"cleanup.policy": "compact"}))

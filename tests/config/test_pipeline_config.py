@@ -43,7 +43,7 @@ def problems_of(text: str, environ: dict[str, str] | None = None) -> list[str]:
 # Which parts of each spec example a later release implements; everything else must load.
 SPEC_NOT_SUPPORTED = {
     "spec-1-payment-webhooks.json": {
-        "routing[1].transform.enrich", "delivery.circuitBreaker",
+        "routing[1].transform.enrich",
     },
     "spec-2-iot-devices.yaml": {
         "ingestion.protocols[0].mqtt", "ingestion.protocols[2].websocket",

@@ -1,0 +1,1 @@
+"""Edge protections of the ingress: replay, IP rules, rate limits, TLS, provisioning, limits."""

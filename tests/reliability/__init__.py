@@ -1,0 +1,1 @@
+"""Reliability proof (issue 6): the loss checker and the chaos and abuse scenarios."""
