@@ -58,11 +58,17 @@ def create_app(pipeline: Pipeline, settings: WorkerSettings, metrics: Metrics | 
         broker_rebalance_timeout=settings.rebalance_timeout_s,
         broker_heartbeat_interval=settings.heartbeat_interval_s,
         broker_request_timeout=max(30.0, settings.session_timeout_s * 2),
+        broker_commit_interval=settings.commit_interval_s,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         web_enabled=True,
         # Faust acks an event when the agent moves past it; our agents await their outputs first.
         processing_guarantee="at_least_once",
+        # The check guards a RocksDB file left behind by a deleted topic. Tables live in memory
+        # here, so "persisted" is what this process itself read, and the only way it can exceed
+        # a reported high watermark is a broker reporting that watermark late (seen under
+        # rebalance storms): crashing the worker then turns a stale reading into an outage.
+        recovery_consistency_check=False,
     )
     codec = CODEC_AVRO if pipeline.spec.kafka.encoding == "avro" else CODEC_JSON
     tables = declare_tables(app, pipeline)

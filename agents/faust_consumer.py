@@ -1,14 +1,27 @@
-"""A Faust transport whose consumer's fetch wait is a setting.
+"""A Faust transport whose consumer's fetch wait is a setting and whose commits are never skipped.
 
 faust-streaming 0.15 hard-codes `fetch_max_wait_ms=1500` for its aiokafka consumer. A broker that
 answers a fetch only when the wait expires (the development broker does) turns that into 1.5 s
 of latency per hop; Apache Kafka answers as soon as data arrives, where the value only bounds
 idle polling. We subclass the driver's consumer thread and set the value before the consumer
 starts (aiokafka reads it when it builds its fetcher in `start()`).
+
+Faust's `Consumer.commit` returns without committing when another commit is in flight, on the
+theory that the other one covers it. It does not: the other one computed its offsets before the
+newest acks. When the skipped call is the final commit of a revocation or shutdown, the next
+owner of the partition re-routes everything since the previous commit (seen as a burst of
+duplicates after every graceful worker stop in the rebalance-storm scenario).
+
+Left alone: on a rebalance Faust discards the revoked partitions' acknowledgements before its
+revocation handler commits, so the next owner re-routes up to one commit interval (plus a
+backlog taken in that interval) of each moved partition. Committing from our own revocation
+hook stalled the group on the development broker (a commit waits for the rebalance that waits
+for the hook); the commit interval bounds the window instead (`EIS_COMMIT_INTERVAL_S`).
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from faust.transport.drivers import TRANSPORTS
@@ -32,6 +45,12 @@ class TunedConsumer(faust_aiokafka.Consumer):
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def commit(self, topics: Any = None, start_new_transaction: bool = True) -> bool:
+        """Commit what is acknowledged now, after any commit already in flight finishes."""
+        while self._commit_fut is not None:
+            await asyncio.wait({self._commit_fut})
+        return await super().commit(topics, start_new_transaction=start_new_transaction)
 
 
 class TunedTransport(faust_aiokafka.Transport):

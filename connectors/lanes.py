@@ -8,7 +8,11 @@ durable. `done` — the next offset to commit — only advances over the contigu
 finished offsets, so a commit never covers an event still in flight.
 
 A delay-tier lane first waits until its head record is due. An at-most-once lane commits
-each dispatched batch's offsets *before* attempting it.
+each dispatched batch's offsets *before* attempting it, and takes the next batch only once
+every event of the last one has started: what a crash can lose (committed, never attempted)
+stays one batch per partition, not everything queued behind busy keys. Stopping such a lane
+(SIGTERM, or its partition moving) first attempts what it already committed: only a crash
+loses events.
 """
 
 from __future__ import annotations
@@ -57,9 +61,14 @@ class Lane:
         self._outstanding: deque[int] = deque()   # dispatched offsets, in order, not yet committable
         self._finished: set[int] = set()
         self._waiting: dict[bytes | None, deque[Message]] = {}  # busy key → its later events
+        self._queued_behind_keys = 0
+        self._all_started = asyncio.Event()   # nothing queued behind a busy key
+        self._all_started.set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._dispatcher: asyncio.Task[None] | None = None
         self._draining = False
+        self._closing = False                       # at-most-once: take no further batch
+        self._between_batches = asyncio.Event()     # the dispatcher started all it committed
         self._on_error: Callable[[BaseException], Awaitable[None]] | None = None
 
     @property
@@ -75,6 +84,7 @@ class Lane:
     async def finish(self, timeout: float) -> None:
         """Graceful stop: drop what is not started (the partition's next owner gets it), let
         the attempts in flight reach their outcomes (retry and circuit waits end at once)."""
+        await self._attempt_committed(timeout)
         self._draining = True
         if self._dispatcher is not None:
             self._dispatcher.cancel()
@@ -82,6 +92,8 @@ class Lane:
             self.queue.get_nowait()
         for waiting in self._waiting.values():
             waiting.clear()
+        self._queued_behind_keys = 0
+        self._all_started.set()
         if self._tasks:
             _, late = await asyncio.wait(set(self._tasks), timeout=timeout)
             if late:
@@ -89,8 +101,10 @@ class Lane:
                             self.deliverer.destination.id, len(late), timeout)
         await self.stop()
 
-    async def stop(self) -> None:
-        """Cancel everything of the lane and wait for it; `done` stays what was finished."""
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Cancel everything of the lane and wait for it; `done` stays what was finished.
+        An at-most-once lane first attempts what it committed (for `timeout` at most)."""
+        await self._attempt_committed(timeout)
         self._draining = True
         tasks = [t for t in (self._dispatcher, *self._tasks) if t is not None]
         for task in tasks:
@@ -106,13 +120,34 @@ class Lane:
             assert self._on_error is not None
             await self._on_error(exc)
 
+    async def _attempt_committed(self, timeout: float) -> None:
+        # Its offsets are committed: unless attempted now, the partition's next owner skips it.
+        if self.commit_before is None or self._dispatcher is None or self._dispatcher.done():
+            return
+        self._closing = True
+        try:
+            async with asyncio.timeout(timeout):
+                await self._between_batches.wait()
+                await self._all_started.wait()
+                if self._tasks:
+                    await asyncio.wait(set(self._tasks))
+        except TimeoutError:
+            log.warning("destination %s: committed events not attempted within %ss (at-most-once)",
+                        self.deliverer.destination.id, timeout)
+
     async def _dispatch(self) -> None:
         while True:
+            self._between_batches.set()
             message = await self.queue.get()
+            self._between_batches.clear()
+            if self._closing:
+                self._between_batches.set()
+                return    # not committed: the partition's next owner gets it
             if self.delayed and not await self._wait_until_due(message):
                 return
             batch = [message]
             if self.commit_before is not None:
+                await self._all_started.wait()
                 while len(batch) < AT_MOST_ONCE_BATCH and not self.queue.empty():
                     batch.append(self.queue.get_nowait())
                 await self.commit_before(_offset(batch[-1]) + 1)   # at-most-once: before the attempt
@@ -127,6 +162,8 @@ class Lane:
         waiting = self._waiting.get(key)
         if waiting is not None:
             waiting.append(message)   # its key is busy: it runs after the key's earlier events
+            self._queued_behind_keys += 1
+            self._all_started.clear()
             return
         self._waiting[key] = deque()
         await self.slots.acquire()
@@ -146,10 +183,18 @@ class Lane:
                 if self._draining or not waiting:
                     return
                 message = waiting.popleft()
+                self._started_from_queue(1)
         finally:
-            self._waiting.pop(key, None)
+            dropped = self._waiting.pop(key, None)
+            if dropped:
+                self._started_from_queue(len(dropped))   # stopping: they stay uncommitted
             self.slots.release()
             metrics.dec()
+
+    def _started_from_queue(self, count: int) -> None:
+        self._queued_behind_keys = max(0, self._queued_behind_keys - count)
+        if not self._queued_behind_keys:
+            self._all_started.set()
 
     def _finish(self, offset: int) -> None:
         if self.commit_before is not None:

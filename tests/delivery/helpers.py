@@ -23,7 +23,7 @@ from schemas.config import Pipeline, load_pipeline_text
 from schemas.config.topic_plan import topic_plan
 from schemas.envelope import Envelope, encode
 from schemas.ids import new_event_id
-from schemas.kafka import AsyncProducer, KafkaSettings, ProducerRecord, ensure_topics
+from schemas.kafka import AsyncConsumer, AsyncProducer, KafkaSettings, ProducerRecord, ensure_topics
 from schemas.metrics import Metrics
 from tests.sink_helpers import Received, RecordingSink
 
@@ -164,6 +164,28 @@ async def eventually(predicate: Callable[[], bool], timeout: float = 30.0, what:
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} did not hold within {timeout}s")
         await asyncio.sleep(0.05)
+
+
+async def committed_offsets(kafka: KafkaSettings, group: str, topic: str, partitions: int = 1) -> list[int]:
+    """The offsets `group` committed on `topic` (negative: none yet), partition by partition."""
+    from confluent_kafka import TopicPartition
+
+    consumer = AsyncConsumer(kafka, group)        # never subscribes: reads the group's offsets only
+    try:
+        found = await consumer.committed([TopicPartition(topic, p) for p in range(partitions)])
+        return [tp.offset for tp in found]
+    finally:
+        await consumer.close()
+
+
+async def quiet(count: Callable[[], int], quiet_s: float = 1.5, timeout: float = 30.0) -> None:
+    """Wait until `count()` stops growing for `quiet_s` (a stream has drained), `timeout` at most."""
+    deadline = time.monotonic() + timeout
+    last, since = count(), time.monotonic()
+    while time.monotonic() - since < quiet_s and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+        if (now := count()) != last:
+            last, since = now, time.monotonic()
 
 
 def sample(metrics: Metrics, name: str, **labels: str) -> float:

@@ -12,21 +12,9 @@ import pytest
 from connectors import registry
 from connectors.http import HttpSink
 from connectors.runner import group_id
-from schemas.kafka import AsyncConsumer
 from schemas.records import DeadLetter, Receipt
-from tests.delivery.helpers import eventually, load, pipeline_yaml, produce_events, runner, sample
+from tests.delivery.helpers import committed_offsets, eventually, load, pipeline_yaml, produce_events, runner, sample
 from tests.kafka_helpers import consume_all
-
-
-async def committed_offset(kafka, group: str, topic: str) -> int:
-    from confluent_kafka import TopicPartition
-
-    consumer = AsyncConsumer(kafka, group)        # never subscribes: reads the group's offsets only
-    try:
-        (tp,) = await consumer.committed([TopicPartition(topic, 0)])
-        return tp.offset
-    finally:
-        await consumer.close()
 
 
 async def test_at_most_once_commits_before_the_attempt_and_records_a_failure_without_retrying(
@@ -43,7 +31,7 @@ async def test_at_most_once_commits_before_the_attempt_and_records_a_failure_wit
     async with runner(pipeline, "r.s", kafka):
         await eventually(lambda: flaky.started == 2, 10, "both attempts started")
         assert not flaky.received            # … and neither answered yet
-        assert await committed_offset(kafka, group_id(pipeline, destination), destination.topic) == 2
+        assert await committed_offsets(kafka, group_id(pipeline, destination), destination.topic) == [2]
         await flaky.wait_for(2, timeout=10, delivered_only=False)
         await asyncio.sleep(0.3)
     assert sorted(r.status for r in flaky.received) == [200, 500]   # one attempt each, no retry

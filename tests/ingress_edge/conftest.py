@@ -181,15 +181,22 @@ def ingress_env(kafka: KafkaSettings, **extra: str) -> dict[str, str]:
     }
 
 
-async def start_process(config_path: Path, kafka: KafkaSettings, log_dir: Path, name: str) -> IngressProcess:
+def spawn_ingress(config_path: Path, kafka: KafkaSettings, log: Path) -> IngressProcess:
+    """Start `eis ingress` on a free port, its output in `log` (not yet known to be healthy)."""
     port = free_port()
-    log = log_dir / f"{name}.log"
     with open(log, "ab") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "ops.cli", "--log-level", "WARNING", "ingress", "-c", str(config_path),
              "--host", "127.0.0.1", "--port", str(port)],
             env=ingress_env(kafka), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    started = IngressProcess(process, port, log)
+    return IngressProcess(process, port, log)
+
+
+async def start_process(config_path: Path, kafka: KafkaSettings, log_dir: Path, name: str) -> IngressProcess:
+    """Start an ingress process and wait until it answers /healthz (30 s at most)."""
+    log = log_dir / f"{name}.log"
+    started = spawn_ingress(config_path, kafka, log)
+    process = started.process
     deadline = time.monotonic() + 30
     async with aiohttp.ClientSession() as session:
         while time.monotonic() < deadline:

@@ -92,7 +92,8 @@ async def test_a_malformed_forwarded_address_behind_a_trusted_proxy_is_refused(e
     ("[2001:db8::1]:443", "2001:db8::1"), ("fe80::1%eth0", "fe80::1"), ("2001:DB8::1", "2001:db8::1"),
     ("nonsense", None), ("", None),
 ])
-def test_addresses_are_parsed_with_ports_zones_and_ipv4_mapped_forms_normalised(text: str, expected: str | None) -> None:
+def test_addresses_are_parsed_with_ports_zones_and_ipv4_mapped_forms_normalised(
+        text: str, expected: str | None) -> None:
     address = parse_address(text)
     assert (str(address) if address else None) == expected
 
