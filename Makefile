@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 CONFIG ?= examples/quickstart.yaml
 
-.PHONY: install run test test-fast bench lint typecheck clean
+.PHONY: install run test test-fast bench chaos lint typecheck clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ test: install
 ## benchmarks (figures are ratios against baselines measured in the same run)
 bench: install
 	$(PY) tests/bench/expressions.py
+
+## the reliability scenarios at full size (10,000 events each); a JSON report per scenario in reports/
+chaos: install
+	mkdir -p reports
+	EIS_CHAOS_EVENTS=$${EIS_CHAOS_EVENTS:-10000} EIS_CHAOS_REPORTS=reports $(PY) -m pytest -q -p no:cacheprovider tests/reliability
 
 lint: install
 	$(VENV)/bin/ruff check agents connectors ingress ops schemas tests

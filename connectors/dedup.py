@@ -89,9 +89,10 @@ class DeliveredStore:
                 for message in consumer.consume(1000, 0.2):
                     if message.error() is not None:
                         continue
-                    if message.key() and message.key() != FENCE_KEY:
-                        keys.add(message.key().decode())
-                    if message.offset() >= fence_offset:
+                    key, offset = message.key(), message.offset()
+                    if key and key != FENCE_KEY:
+                        keys.add(key.decode())
+                    if offset is not None and offset >= fence_offset:
                         return keys
             raise TimeoutError(f"could not read {self.topic}[{partition}] to its fence in {LOAD_TIMEOUT_S}s")
         finally:

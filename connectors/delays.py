@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from confluent_kafka import Message
 
+from schemas.kafka.consumer import record_headers
+
 # Connector-internal headers: written and read only by connectors/ (stripped before an event is
 # dead-lettered or delivered, so they never reach operators or receivers).
 ATTEMPTS = "eis-retry-attempts"
@@ -38,7 +40,7 @@ class RetryState:
     def of(cls, message: Message) -> RetryState:
         """Read the retry headers of `message` (a record straight from the destination topic
         has none)."""
-        found = {k: v.decode("utf-8", "replace") for k, v in message.headers() or () if k in RETRY_HEADERS and v}
+        found = {k: v.decode("utf-8", "replace") for k, v in record_headers(message) if k in RETRY_HEADERS and v}
         if not found:
             return cls()
         origin = None
@@ -56,7 +58,7 @@ class RetryState:
 
 def original_headers(message: Message) -> list[tuple[str, bytes]]:
     """The record's headers without the connector-internal retry headers."""
-    return [(k, v or b"") for k, v in message.headers() or () if k not in RETRY_HEADERS]
+    return [(k, v) for k, v in record_headers(message) if k not in RETRY_HEADERS]
 
 
 def retry_headers(message: Message, state: RetryState, attempts: int, first_attempt_at: int,

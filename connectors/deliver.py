@@ -28,6 +28,7 @@ from schemas.config import CompiledDestination
 from schemas.envelope import Envelope, decode
 from schemas.errors import DecodeError
 from schemas.ids import idempotency_key
+from schemas.kafka.consumer import record_headers
 from schemas.metrics import Metrics
 
 log = logging.getLogger("eis.connect")
@@ -38,8 +39,8 @@ _CRASH_AFTER_DELIVERY = os.environ.get("EIS_TEST_CRASH_AFTER_DELIVERY") == "1"
 
 
 def _header(message: Message, name: str) -> str | None:
-    for key, value in message.headers() or ():
-        if key == name and value is not None:
+    for key, value in record_headers(message):
+        if key == name and value:
             return value.decode()
     return None
 

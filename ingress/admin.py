@@ -44,7 +44,8 @@ def _authorised(request: web.Request, state: IngressState) -> bool:
     return hmac.compare_digest(authorization[7:].strip().encode(), key.encode())
 
 
-def _gate(request: web.Request) -> tuple[IngressState, web.Response | None]:
+def require_admin(request: web.Request) -> tuple[IngressState, web.Response | None]:
+    """The state, and the refusal to answer instead when the admin API is off or unauthorised."""
     state = request.app[STATE]
     if state.settings.admin_key is None or state.sources is None:
         return state, error(404, "not_found", "the admin API is disabled (set EIS_ADMIN_KEY)")
@@ -78,7 +79,7 @@ def _describe(source: WebhookSource) -> dict[str, Any]:
 
 async def list_webhooks(request: web.Request) -> web.Response:
     """`GET /v1/webhooks[?tenant=…]`: every source, config and provisioned, secrets masked."""
-    state, refusal = _gate(request)
+    state, refusal = require_admin(request)
     if refusal is not None:
         return refusal
     assert state.sources is not None
@@ -89,7 +90,7 @@ async def list_webhooks(request: web.Request) -> web.Response:
 
 async def get_webhook(request: web.Request) -> web.Response:
     """`GET /v1/webhooks/{id}`."""
-    state, refusal = _gate(request)
+    state, refusal = require_admin(request)
     if refusal is not None:
         return refusal
     assert state.sources is not None
@@ -101,7 +102,7 @@ async def get_webhook(request: web.Request) -> web.Response:
 
 async def create_webhook(request: web.Request) -> web.Response:
     """`POST /v1/webhooks`: 201 (created) or 200 (replaced) once every ingress can read it."""
-    state, refusal = _gate(request)
+    state, refusal = require_admin(request)
     if refusal is not None:
         return refusal
     registry = state.sources
@@ -150,7 +151,7 @@ async def create_webhook(request: web.Request) -> web.Response:
 
 async def delete_webhook(request: web.Request) -> web.Response:
     """`DELETE /v1/webhooks/{id}`: 204 once the tombstone is written."""
-    state, refusal = _gate(request)
+    state, refusal = require_admin(request)
     if refusal is not None:
         return refusal
     registry = state.sources

@@ -29,14 +29,20 @@ from ingress.verification.remote import AllowListedCache, is_loopback
 from schemas.config.base import ConfigModel
 from schemas.errors import ConfigProblem
 
+Algorithm = Literal["HS256", "RS256", "ES256"]
+
+
+def _every_algorithm() -> list[Algorithm]:
+    return ["HS256", "RS256", "ES256"]
+
 
 class JwtSettings(ConfigModel):
     """Where the token is, which keys sign it, and which claims it must carry."""
 
     header: str = Field("Authorization", pattern=r"^[A-Za-z0-9-]{1,100}$",
                         description="header with `Bearer <jwt>`")
-    algorithms: list[Literal["HS256", "RS256", "ES256"]] = Field(
-        default_factory=lambda: ["HS256", "RS256", "ES256"], min_length=1,
+    algorithms: list[Algorithm] = Field(
+        default_factory=_every_algorithm, min_length=1,
         description="accepted `alg` values; each key is still bound to its own family",
     )
     secret: SecretStr | None = Field(None, description="HS256 secret")

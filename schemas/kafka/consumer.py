@@ -18,13 +18,23 @@ from confluent_kafka import Message, TopicPartition
 from schemas.kafka.errors import KafkaClosedError, KafkaCommitError, KafkaConsumeError
 from schemas.kafka.settings import KafkaSettings, consumer_config
 
-__all__ = ["AsyncConsumer", "RebalanceHook", "next_offsets"]
+__all__ = ["AsyncConsumer", "RebalanceHook", "next_offsets", "record_headers"]
 
 log = logging.getLogger(__name__)
 
 RebalanceHook = Callable[[list[TopicPartition]], Coroutine[Any, Any, None]]
 _T = TypeVar("_T")
 _Work = tuple[Callable[[], Any], "concurrent.futures.Future[Any]"]
+
+
+def record_headers(message: Message) -> list[tuple[str, bytes]]:
+    """A consumed record's headers as (name, value) pairs, a null value read as b"".
+
+    librdkafka hands consumed records a list of pairs; the stubs' type also admits the dict and
+    str values a producer accepts, which this narrows."""
+    raw = message.headers() or []
+    pairs = raw.items() if isinstance(raw, dict) else raw
+    return [(k, v if isinstance(v, bytes) else v.encode() if isinstance(v, str) else b"") for k, v in pairs]
 
 
 def next_offsets(messages: Iterable[Message]) -> list[TopicPartition]:
