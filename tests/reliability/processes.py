@@ -83,9 +83,12 @@ class Running:
 
 
 async def launch(stack_factory: Callable[[str], Stack], config: str,
-                 roles: tuple[str, ...] = ("ingress", "worker", "connect")) -> Running:
-    """Create the topics and start `roles`; return once ingress and worker answer /healthz."""
+                 roles: tuple[str, ...] = ("ingress", "worker", "connect"),
+                 env: dict[str, str] | None = None) -> Running:
+    """Create the topics and start `roles` (with `env` added to their environment); return once
+    ingress and worker answer /healthz."""
     stack = stack_factory(config)
+    stack.env.update(env or {})
     created = stack.run_cli("topics", "create", "-c", str(stack.config_path))
     assert created.returncode == 0, created.stderr
     pipeline = load_pipeline_text(stack.config_path.read_text(), environ={})
