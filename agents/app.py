@@ -10,7 +10,8 @@ from typing import Any, cast
 
 import faust
 import orjson
-from faust.exceptions import SameNode
+from aiokafka.errors import MessageSizeTooLargeError
+from faust.exceptions import ProducerSendError, SameNode
 from faust.types import EventT
 
 from agents.faust_consumer import register_transport
@@ -27,6 +28,9 @@ from schemas.metrics import Metrics, process_metrics
 from schemas.records import DeadLetter, Receipt
 
 log = logging.getLogger("eis.worker")
+
+# What a dead-letter record keeps of an original too large to park whole.
+TRUNCATED_ORIGINAL_BYTES = 64 * 1024
 
 
 def _header(headers: Any, name: str) -> str | None:
@@ -90,7 +94,18 @@ def create_app(pipeline: Pipeline, settings: WorkerSettings, metrics: Metrics | 
         send = app.producer.send
         for routed in result.routed:
             destination = routed.destination
-            futures.append(await send(destination.topic, message.key, routed.value, None, None, routed.headers))
+            try:
+                futures.append(await send(destination.topic, message.key, routed.value, None, None, routed.headers))
+            except ProducerSendError as exc:
+                if not isinstance(exc.__cause__, MessageSizeTooLargeError):
+                    raise
+                # A poison output: parked on first sight, or the partition would stop here.
+                metrics.routing_failures.labels(destination.id, "produce").inc()
+                futures.append(await park(
+                    message, destination.dead_letter_topic, destination.id, "produce",
+                    f"routed record too large for {destination.topic}: {len(routed.value)} bytes "
+                    f"({exc.__cause__})", envelope.id))
+                continue
             pending = Receipt(
                 event_id=envelope.id, destination=destination.id, target=targets[destination.id],
                 attempt=0, outcome="pending", attempt_ms=0.0, latency_ms=latency_ms,
@@ -100,19 +115,31 @@ def create_app(pipeline: Pipeline, settings: WorkerSettings, metrics: Metrics | 
             routed_counters[destination.id].inc()
         for failure in result.failures:
             metrics.routing_failures.labels(failure.destination.id, failure.stage).inc()
-            futures.append(await send(
-                failure.destination.dead_letter_topic, message.key,
-                _dead_letter(message, failure.destination.id, failure.stage, failure.error,
-                             envelope.id), None, None, None))
+            futures.append(await park(message, failure.destination.dead_letter_topic, failure.destination.id,
+                                      failure.stage, failure.error, envelope.id))
         if not result.matched_routes:
             metrics.unrouted.labels(envelope.source).inc()
         return futures
 
+    async def park(message: Any, topic: str, destination: str, stage: str, error: str,
+                   event_id: str | None) -> Any:
+        """Send `message`'s dead-letter record to `topic`; the send's future."""
+        try:
+            return await app.producer.send(
+                topic, message.key, _dead_letter(message, destination, stage, error, event_id), None, None, None)
+        except ProducerSendError as exc:
+            if not isinstance(exc.__cause__, MessageSizeTooLargeError):
+                raise
+            # The original does not fit beside its metadata: park what fits and say where the
+            # whole original is (its topic, partition and offset, while retention keeps it).
+            return await app.producer.send(topic, message.key, _dead_letter(
+                message, destination, stage, f"{error}; original truncated to {TRUNCATED_ORIGINAL_BYTES} "
+                f"bytes (whole: {message.topic}/{message.partition}/{message.offset})", event_id,
+                truncate=TRUNCATED_ORIGINAL_BYTES), None, None, None)
+
     async def reject(message: Any, error: str) -> Any:
         metrics.invalid.labels(message.topic).inc()
-        return await app.producer.send(
-            pipeline.topics.invalid, message.key,
-            _dead_letter(message, "*", "decode", error, None), None, None, None)
+        return await park(message, pipeline.topics.invalid, "*", "decode", error, None)
 
     @app.agent(inbound, name="eis-router")
     async def router(stream: Any) -> None:  # faust.Stream: take_events is not on StreamT
@@ -191,14 +218,15 @@ def _track(deliveries: Any, event: EventT[Any]) -> None:
     deliveries.data[key] = state
 
 
-def _dead_letter(message: Any, destination: str, stage: str, error: str, event_id: str | None) -> bytes:
+def _dead_letter(message: Any, destination: str, stage: str, error: str, event_id: str | None,
+                 truncate: int | None = None) -> bytes:
     now = int(time.time() * 1000)
     headers = {k: (v if isinstance(v, bytes) else str(v).encode()) for k, v in
                (message.headers.items() if isinstance(message.headers, dict) else message.headers or ())}
     return DeadLetter(
         destination=destination, stage=stage, reason=f"{stage}_failed", attempts=0,
         dead_lettered_at=now, origin_topic=message.topic, origin_partition=message.partition,
-        origin_offset=message.offset, original_value=message.value or b"",
+        origin_offset=message.offset, original_value=(message.value or b"")[:truncate],
         original_key=message.key, original_headers=headers, event_id=event_id,
         first_error=error, last_error=error,
     ).encode()

@@ -45,6 +45,10 @@ class Receipt:
             raise DecodeError(f"not a receipt v1: {exc}") from exc
 
 
+# The largest original a dead-letter record also shows inline as JSON.
+INLINE_ORIGINAL_MAX = 64 * 1024
+
+
 def _b64(value: bytes | None) -> str | None:
     return None if value is None else base64.b64encode(value).decode("ascii")
 
@@ -72,15 +76,18 @@ class DeadLetter:
 
     def encode(self) -> bytes:
         """JSON encoding; byte fields are base64 (`original_value`, …) and, when the
-        original is JSON, `original` repeats it inline so kcat shows it readably."""
+        original is JSON of at most `INLINE_ORIGINAL_MAX` bytes, `original` repeats it inline so
+        kcat shows it readably (a large one would double a record that must fit the broker)."""
         record: dict[str, Any] = asdict(self)
         record["original_value"] = _b64(self.original_value)
         record["original_key"] = _b64(self.original_key)
         record["original_headers"] = {k: _b64(v) for k, v in self.original_headers.items()}
-        try:
-            record["original"] = orjson.loads(self.original_value)
-        except (orjson.JSONDecodeError, RecursionError):
-            record["original"] = None
+        record["original"] = None
+        if len(self.original_value) <= INLINE_ORIGINAL_MAX:
+            try:
+                record["original"] = orjson.loads(self.original_value)
+            except (orjson.JSONDecodeError, RecursionError):
+                pass
         return orjson.dumps(record)
 
     @classmethod

@@ -47,3 +47,48 @@ async def test_direct_produced_json_is_routed_and_poison_goes_to_invalid_without
     assert all(p.stage == "decode" and p.origin_topic == topic for p in parked)
     assert [p.origin_offset for p in parked] == [1, 2]
     assert stack.processes["worker"].poll() is None  # no restart needed
+
+
+POISON_PIPELINE = """
+service: {{service}}
+ingestion:
+  protocols: [{{http: {{auth: none}}}}]
+routing:
+  - name: all
+    destinations:
+      - id: sink
+        type: http
+        url: "{sink_url}/in"
+        transform: {{n: $.n, a: $.blob, b: $.blob, m: "regex_match(coalesce($.s, ''), coalesce($.p, 'x'))"}}
+delivery:
+  partitioning: {{partitions: 1}}
+kafka: {{topicPrefix: {{prefix}}}}
+egress: {{allow: ["127.0.0.0/8"]}}
+"""
+
+
+async def test_a_transform_that_raises_and_an_oversized_output_are_dead_lettered_on_first_sight(
+        stack_factory, sink, kafka, unique_name) -> None:
+    stack = stack_factory(POISON_PIPELINE.format(sink_url=sink.url))
+    assert stack.run_cli("topics", "create", "-c", str(stack.config_path)).returncode == 0
+    stack.start("worker")
+    stack.start("connect")
+    await stack.wait_http(f"{stack.worker_url}/healthz")
+    topic = f"{unique_name}.in.api"
+    blob = "x" * 600_000                   # the input fits a record; the transform doubles it
+    records = [
+        ProducerRecord(topic, orjson.dumps({"type": "t", "n": 1}), b"k"),
+        ProducerRecord(topic, orjson.dumps({"type": "t", "n": 2, "s": "a" * 5_000, "p": "^(a|aa)*$"}), b"k"),
+        ProducerRecord(topic, orjson.dumps({"type": "t", "n": 3, "blob": blob}), b"k"),
+        ProducerRecord(topic, orjson.dumps({"type": "t", "n": 4}), b"k"),
+    ]
+    async with AsyncProducer(kafka) as producer:
+        await producer.produce_many(records)
+    delivered = await sink.wait_for(2, timeout=60)
+    assert [r.json()["n"] for r in delivered] == [1, 4]
+    parked = [DeadLetter.decode(m.value()) for m in await consume_all(kafka, f"{unique_name}.dlq.all.sink", 2, 30)]
+    assert [(p.origin_offset, p.stage) for p in parked] == [(1, "transform"), (2, "produce")]
+    assert "alternation" in (parked[0].last_error or "")
+    assert "too large" in (parked[1].last_error or "")
+    assert orjson.loads(parked[1].original_value)["blob"] == blob    # the original, whole
+    assert stack.processes["worker"].poll() is None  # no restart needed
