@@ -148,6 +148,9 @@ class Lane:
             batch = [message]
             if self.commit_before is not None:
                 await self._all_started.wait()
+                if self._closing:
+                    self._between_batches.set()
+                    return    # stopped while the last batch started: this one stays uncommitted
                 while len(batch) < AT_MOST_ONCE_BATCH and not self.queue.empty():
                     batch.append(self.queue.get_nowait())
                 await self.commit_before(_offset(batch[-1]) + 1)   # at-most-once: before the attempt

@@ -8,6 +8,7 @@ import orjson
 from schemas.kafka.producer import AsyncProducer, ProducerRecord
 from schemas.records import DeadLetter
 from tests.kafka_helpers import consume_all
+from tests.stack_helpers import Stack
 
 PIPELINE = """
 service: {{service}}
@@ -23,13 +24,18 @@ egress: {{allow: ["127.0.0.0/8"]}}
 """
 
 
-async def test_direct_produced_json_is_routed_and_poison_goes_to_invalid_without_blocking(
-        stack_factory, sink, kafka, unique_name) -> None:
-    stack = stack_factory(PIPELINE.format(sink_url=sink.url))
+async def worker_and_connector(stack: Stack) -> Stack:
+    """Create the stack's topics, start its worker and connector; return once the worker is up."""
     assert stack.run_cli("topics", "create", "-c", str(stack.config_path)).returncode == 0
     stack.start("worker")
     stack.start("connect")
     await stack.wait_http(f"{stack.worker_url}/healthz")
+    return stack
+
+
+async def test_direct_produced_json_is_routed_and_poison_goes_to_invalid_without_blocking(
+        stack_factory, sink, kafka, unique_name) -> None:
+    stack = await worker_and_connector(stack_factory(PIPELINE.format(sink_url=sink.url)))
     topic = f"{unique_name}.in.api"
     records = [
         ProducerRecord(topic, orjson.dumps({"type": "t", "n": 1}), b"k"),
@@ -69,11 +75,7 @@ egress: {{allow: ["127.0.0.0/8"]}}
 
 async def test_a_transform_that_raises_and_an_oversized_output_are_dead_lettered_on_first_sight(
         stack_factory, sink, kafka, unique_name) -> None:
-    stack = stack_factory(POISON_PIPELINE.format(sink_url=sink.url))
-    assert stack.run_cli("topics", "create", "-c", str(stack.config_path)).returncode == 0
-    stack.start("worker")
-    stack.start("connect")
-    await stack.wait_http(f"{stack.worker_url}/healthz")
+    stack = await worker_and_connector(stack_factory(POISON_PIPELINE.format(sink_url=sink.url)))
     topic = f"{unique_name}.in.api"
     blob = "x" * 600_000                   # the input fits a record; the transform doubles it
     records = [

@@ -188,3 +188,54 @@ kafka: {{topicPrefix: "{{prefix}}"}}
     assert response.headers["Retry-After"].isdigit()
     assert (await response.json())["code"] == "key_fetch_failed"
     assert await ingress.end_offsets("idp") == 0
+
+
+PAYPAL_EVENT = (b'{"id":"WH-2WR32451HC0233532-67976317FL4543714","event_version":"1.0",'
+                b'"create_time":"2023-11-14T22:13:20.000Z","resource_type":"capture",'
+                b'"event_type":"PAYMENT.CAPTURE.COMPLETED","summary":"Payment completed",'
+                b'"resource":{"id":"42311647XV020574X","status":"COMPLETED","amount":{"value":"10.00"}}}')
+
+
+async def test_a_real_format_paypal_webhook_is_verified_with_its_fetched_certificate_and_accepted(
+        make_ingress: MakeIngress) -> None:
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+
+    from tests.verification import signers
+
+    fetched: list[str] = []
+
+    async def certificate(request: web.Request) -> web.Response:
+        fetched.append(request.path)
+        return web.Response(body=signers.rsa_identity("paypal")[1])
+
+    app = web.Application()
+    app.router.add_get("/v1/notifications/certs/{name}", certificate)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        ingress = await make_ingress(f"""
+service: hooks
+webhooks:
+  - id: pp
+    provider: paypal
+    verification: {{type: paypal-transmission, webhookId: {signers.PAYPAL_WEBHOOK_ID},
+                   allowedCertHosts: ["127.0.0.1"]}}
+delivery:
+  partitioning: {{partitions: 1}}
+kafka: {{topicPrefix: "{{prefix}}"}}
+""")
+        message = signers.Message(body=PAYPAL_EVENT, timestamp=int(time.time()))
+        signed = signers.paypal(message, "paypal", str(server.make_url("/v1/notifications/certs/CERT-360caa42")))
+        headers = {"Content-Type": "application/json", **signed.headers}
+        response = await ingress.client.post("/webhooks/pp", data=PAYPAL_EVENT, headers=headers)
+        assert response.status == 200, await response.text()
+        _, envelope = await ingress.envelope("pp")
+        assert envelope["type"] == "PAYMENT.CAPTURE.COMPLETED"
+        assert envelope["provider_event_id"] == "WH-2WR32451HC0233532-67976317FL4543714"
+        tampered = await ingress.client.post("/webhooks/pp", data=PAYPAL_EVENT.replace(b"10.00", b"99.00"),
+                                             headers=headers)
+        assert tampered.status == 401
+        assert fetched == ["/v1/notifications/certs/CERT-360caa42"]    # fetched once, then cached
+    finally:
+        await server.close()
