@@ -146,6 +146,12 @@ def create_app(pipeline: Pipeline, settings: WorkerSettings, metrics: Metrics | 
         # Batches of events; every output of a batch is acknowledged before the next batch is
         # taken, so Faust's acks (on moving past an event) never run ahead of our writes.
         async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
+            # take_events acks a batch in a `finally`, so also when this task is cancelled
+            # mid-batch (SIGTERM): events whose outputs were never sent would be committed.
+            # An extra reference, released only once the outputs are acknowledged, keeps that
+            # ack from being the final one: a cancelled batch stays uncommitted and is replayed.
+            for event in events:
+                event.message.incref()
             futures: list[Any] = []
             for event in events:
                 message = event.message
@@ -160,6 +166,8 @@ def create_app(pipeline: Pipeline, settings: WorkerSettings, metrics: Metrics | 
                 futures.extend(await produce_outputs(message, route_event(pipeline, envelope, codec)))
             if futures:
                 await asyncio.gather(*futures)
+            for event in events:
+                await stream.ack(event)
 
     @app.agent(receipts, name="eis-tracker")
     async def tracker(stream: Any) -> None:

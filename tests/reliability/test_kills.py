@@ -92,6 +92,7 @@ async def test_rebalance_storm_of_workers_loses_nothing_duplicates_little_and_ke
     load = LoadGenerator(lambda: running.stack.ingress_url, spread_s=storm_s + 2)
     task = asyncio.create_task(load.run(chaos_events))
     changes: list[str] = []
+    changed_at: list[float] = []
     # Six membership changes, one of them a SIGKILL; the stack's own worker stays throughout.
     steps = [("add", "w2"), ("add", "w3"), ("term", "w2"), ("add", "w4"), ("kill", "w3"), ("term", "w4")]
     for action, name in steps:
@@ -102,7 +103,8 @@ async def test_rebalance_storm_of_workers_loses_nothing_duplicates_little_and_ke
             process = running.stack.processes[name]
             process.send_signal(signal.SIGKILL if action == "kill" else signal.SIGTERM)
             wait_exit(process, 30)
-        changes.append(f"{action} {name} at {time.monotonic() - began:.1f}s")
+        changed_at.append(time.monotonic() - began)
+        changes.append(f"{action} {name} at {changed_at[-1]:.1f}s")
     await task
     report = await check(kafka, "rebalance_storm", load.acked,
                          [running.destination("r.s", sink, ordered=True)], started=began, timeout=90,
@@ -110,10 +112,14 @@ async def test_rebalance_storm_of_workers_loses_nothing_duplicates_little_and_ke
     report.data["duplicates_at"] = duplicate_times(sink, began)
     assert report.lost == 0, report
     assert report.data["inversions"] == 0, report
-    # Each membership change may re-route up to one commit interval (0.5 s) of every moved
-    # partition (faust_consumer.py says why). Spread thin over 300 events that is a few per
-    # cent: the 1 % holds only over longer runs (`make chaos`).
-    assert report.duplicates <= 0.10 * len(load.acked), report
+    # Each membership change may re-route what a moved partition finished since its last commit
+    # (faust_consumer.py says why): duplicates come only in the seconds after a change. In a
+    # 300-event run one partition's backlog can be a sixth of the load; the 1 % is for
+    # longer runs (`make chaos`).
+    spontaneous = [second for second in report.data["duplicates_at"]
+                   if not any(c - 1 <= int(second[:-1]) <= c + 6 for c in changed_at)]
+    assert not spontaneous, report
+    assert report.duplicates <= 0.25 * len(load.acked), report
 
 
 async def test_graceful_shutdown_of_each_role_under_load_exits_in_30s_and_loses_nothing(
