@@ -145,7 +145,7 @@ async def create_webhook(request: web.Request) -> web.Response:
     except (KafkaClientError, TimeoutError) as exc:
         return error(503, "kafka_unavailable", f"the source was not stored: {exc}",
                      {"Retry-After": str(state.settings.retry_after_s)})
-    registry.put(source, stored)   # this process serves it at once; the others within a fetch
+    registry.put_written(source, stored)   # this process serves it at once; the others within a fetch
     return json_response(_describe(source), 200 if existing is not None else 201)
 
 
@@ -168,7 +168,7 @@ async def delete_webhook(request: web.Request) -> web.Response:
     except (KafkaClientError, TimeoutError) as exc:
         return error(503, "kafka_unavailable", f"the source was not deleted: {exc}",
                      {"Retry-After": str(state.settings.retry_after_s)})
-    registry.remove(source_id)
+    registry.remove_written(source_id)
     # The topic is kept: events already accepted may still be waiting to be routed.
     return web.Response(status=204)
 

@@ -79,6 +79,9 @@ class SourceRegistry:
         self.config: dict[str, WebhookSource] = {}
         self.provisioned: dict[str, WebhookSource] = {}
         self._stored: dict[str, bytes] = {}        # the record each provisioned source came from
+        # Records this process wrote (None: a tombstone), oldest first, not yet read back from
+        # the topic: one older than our latest must not undo it when the tail reads it late.
+        self._unread: dict[str, list[bytes | None]] = {}
         self._hosts: dict[str, dict[str, WebhookSource]] = {}
         for index, spec in enumerate(pipeline.spec.webhooks):
             self.config[spec.id] = self.build(spec, f"webhooks[{index}]", "config")
@@ -164,6 +167,16 @@ class SourceRegistry:
         if old is not None and old is not source:
             _close_later(old)
 
+    def put_written(self, source: WebhookSource, stored: bytes) -> None:
+        """Serve a source this process just wrote to the sources topic."""
+        self._unread.setdefault(source.spec.id, []).append(stored)
+        self.put(source, stored)
+
+    def remove_written(self, source_id: str) -> None:
+        """Stop serving a source whose tombstone this process just wrote."""
+        self._unread.setdefault(source_id, []).append(None)
+        self.remove(source_id)
+
     def remove(self, source_id: str) -> bool:
         old = self.provisioned.pop(source_id, None)
         self._stored.pop(source_id, None)
@@ -174,6 +187,12 @@ class SourceRegistry:
 
     def apply_record(self, key: str, value: bytes | None) -> None:
         """One record of the sources topic (ClusterState's callback)."""
+        unread = self._unread.get(key)
+        if unread and value in unread:
+            del unread[:unread.index(value) + 1]
+            if not unread:
+                del self._unread[key]
+            return  # our own write read back: served since we wrote it, or since superseded
         if value is None:
             self.remove(key)
             return

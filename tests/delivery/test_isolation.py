@@ -82,4 +82,5 @@ async def test_a_slow_neighbour_times_out_at_its_timeout_and_leaves_the_healthy_
     assert slow_attempts, "no attempt of the slow destination was recorded"
     assert not [r for r in slow_attempts if r.outcome == "delivered"], "an answer after the timeout counted"
     # Each attempt ended at the destination's 1 s timeout, not when the receiver answered (3 s).
-    assert all(900 <= r.attempt_ms < 2500 for r in slow_attempts), sorted((r.attempt_ms, r.outcome) for r in slow_attempts)
+    assert all(900 <= r.attempt_ms < 2500 for r in slow_attempts), sorted(
+        (r.attempt_ms, r.outcome) for r in slow_attempts)

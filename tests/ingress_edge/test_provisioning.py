@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import aiohttp
+import orjson
 
 from schemas.kafka import describe_topics
 
@@ -138,3 +139,22 @@ async def test_a_host_routes_to_its_tenants_sources_only(edge: EdgeFactory) -> N
     status, _ = await admin(app, "POST", "/v1/webhooks", definition("grab", tenant="globex",
                                                                      hosts=["hooks.acme.example"]))
     assert status == 409
+
+
+def test_a_write_of_this_process_read_back_late_never_undoes_a_later_one() -> None:
+    from ingress.settings import IngressSettings
+    from ingress.sources import SourceRegistry, parse_definition
+    from schemas.config import load_pipeline_text
+
+    pipeline = load_pipeline_text(CONFIG.replace("{prefix}", "late"), environ={})
+    registry = SourceRegistry(pipeline, IngressSettings(), lambda: 1)
+    raw = definition("orders")
+    created = orjson.dumps({"definition": raw, "updatedAt": 1})
+    registry.put_written(registry.build(parse_definition(raw), "", "api", raw), created)
+    registry.remove_written("orders")
+    registry.apply_record("orders", created)       # the tail was behind: the creation arrives now
+    assert registry.get("orders") is None
+    registry.apply_record("orders", None)          # then our tombstone
+    assert registry.get("orders") is None
+    registry.apply_record("orders", created)       # a write we did not make this time: served
+    assert registry.get("orders") is not None
