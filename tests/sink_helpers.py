@@ -75,6 +75,10 @@ class RecordingSink:
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         status = self.script.popleft() if self.script else self.default_status
+        return await self._answer(request, body, status)
+
+    async def _answer(self, request: web.Request, body: bytes, status: int) -> web.Response:
+        """Record the request, wake waiters, answer `status` (with Retry-After on 429/503)."""
         self.received.append(Received(request.method, request.path_qs, dict(request.headers), body, status))
         assert self._arrived is not None
         async with self._arrived:

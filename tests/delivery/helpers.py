@@ -25,7 +25,7 @@ from schemas.envelope import Envelope, encode
 from schemas.ids import new_event_id
 from schemas.kafka import AsyncConsumer, AsyncProducer, KafkaSettings, ProducerRecord, ensure_topics
 from schemas.metrics import Metrics
-from tests.sink_helpers import Received, RecordingSink
+from tests.sink_helpers import RecordingSink
 
 
 @dataclass
@@ -67,12 +67,7 @@ class FlakySink(RecordingSink):
                 self.repeated[key] += 1
             else:
                 self.applied[key] += 1
-        self.received.append(Received(request.method, request.path_qs, dict(request.headers), body, status))
-        assert self._arrived is not None
-        async with self._arrived:
-            self._arrived.notify_all()
-        headers = {"Retry-After": self.retry_after} if self.retry_after and status in (429, 503) else None
-        return web.json_response({"status": status}, status=status, headers=headers)
+        return await self._answer(request, body, status)
 
     def bodies(self) -> list[dict[str, Any]]:
         return [r.json() for r in self.delivered]
