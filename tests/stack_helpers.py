@@ -16,6 +16,9 @@ import aiohttp
 
 from schemas.kafka import KafkaSettings
 
+# Role processes log at WARNING; `EIS_TEST_ROLE_LOG_LEVEL=INFO` when chasing a failure.
+ROLE_LOG_LEVEL = os.environ.get("EIS_TEST_ROLE_LOG_LEVEL", "WARNING")
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -68,7 +71,7 @@ class Stack:
         """Start `eis <role> -c CONFIG <args>`; output goes to <log_dir>/<role>.log."""
         log = open(self.log_dir / f"{role}.log", "ab")  # noqa: SIM115 - owned by the process
         process = subprocess.Popen(
-            [sys.executable, "-m", "ops.cli", "--log-level", "WARNING", role, "-c", str(self.config_path), *args],
+            [sys.executable, "-m", "ops.cli", "--log-level", ROLE_LOG_LEVEL, role, "-c", str(self.config_path), *args],
             env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         self.processes[role] = process
         return process

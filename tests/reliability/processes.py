@@ -15,7 +15,7 @@ import aiohttp
 
 from schemas.config import Pipeline, load_pipeline_text
 from tests.reliability.harness import ChaosSink, Destination
-from tests.stack_helpers import ROOT, Stack, free_port
+from tests.stack_helpers import ROLE_LOG_LEVEL, ROOT, Stack, free_port
 
 DEFAULT_RETRY = {"maxAttempts": 20, "initialDelay": 50, "maxDelay": 500}
 
@@ -61,7 +61,7 @@ class Running:
         stack = self.stack
         log = open(stack.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
         process = subprocess.Popen(
-            [sys.executable, "-m", "ops.cli", "--log-level", "WARNING", role, "-c",
+            [sys.executable, "-m", "ops.cli", "--log-level", ROLE_LOG_LEVEL, role, "-c",
              str(stack.config_path), *args],
             env={**stack.env, **(env or {})}, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         stack.processes[name] = process
