@@ -33,13 +33,6 @@ log = logging.getLogger("eis.worker")
 TRUNCATED_ORIGINAL_BYTES = 64 * 1024
 
 
-def _header(headers: Any, name: str) -> str | None:
-    for key, value in (headers.items() if isinstance(headers, dict) else headers or ()):
-        if key == name:
-            return value.decode() if isinstance(value, bytes) else value
-    return None
-
-
 def create_app(pipeline: Pipeline, settings: WorkerSettings, metrics: Metrics | None = None) -> faust.App:
     """Build the worker app: router agent, tracker agent and table, lookup and metrics pages."""
     metrics = metrics or process_metrics()
@@ -158,7 +151,7 @@ def create_app(pipeline: Pipeline, settings: WorkerSettings, metrics: Metrics | 
                 try:
                     envelope = read_envelope(
                         pipeline, message.topic, message.partition, message.offset, message.key,
-                        message.value, _header(message.headers, h.CODEC),
+                        message.value, h.header_value(message.headers, h.CODEC),
                         int((message.timestamp or time.time()) * 1000))
                 except DecodeError as exc:
                     futures.append(await reject(message, str(exc)))

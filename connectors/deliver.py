@@ -38,13 +38,6 @@ log = logging.getLogger("eis.connect")
 _CRASH_AFTER_DELIVERY = os.environ.get("EIS_TEST_CRASH_AFTER_DELIVERY") == "1"
 
 
-def _header(message: Message, name: str) -> str | None:
-    for key, value in record_headers(message):
-        if key == name and value:
-            return value.decode()
-    return None
-
-
 def failure_kind(outcome: Failed) -> str:
     """`retryOn`'s word for a failure: its status code, `network`, `timeout`, or `permanent`."""
     if outcome.status_code is not None:
@@ -79,7 +72,7 @@ class Deliverer:
         """Take one event to a durable outcome; False when stopping interrupted it (it stays
         uncommitted and is redelivered)."""
         try:
-            envelope = decode(message.value() or b"", _header(message, h.CODEC))
+            envelope = decode(message.value() or b"", h.header_value(record_headers(message), h.CODEC))
         except DecodeError as exc:
             history = AttemptHistory()
             history.record(str(exc), now_ms())
