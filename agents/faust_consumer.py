@@ -12,6 +12,13 @@ newest acks. When the skipped call is the final commit of a revocation or shutdo
 owner of the partition re-routes everything since the previous commit (seen as a burst of
 duplicates after every graceful worker stop in the rebalance-storm scenario).
 
+Faust also "acknowledges" a message its stream skipped without processing — one read after flow
+control was suspended for a rebalance or shutdown, or one of a stale generation — so that lag does
+not grow. That record lands in the committable offsets, and the shutdown commit skips an event no
+agent ever routed (seen: 1 to 18 events lost per SIGTERM of a worker under load, whenever a
+message reached the router's stream just after the signal). `TunedConsumer.ack` refuses those:
+the partition's next owner processes them instead.
+
 Left alone: on a rebalance Faust discards the revoked partitions' acknowledgements before its
 revocation handler commits, so the next owner re-routes up to one commit interval (plus a
 backlog taken in that interval) of each moved partition. Committing from our own revocation
@@ -26,6 +33,7 @@ from typing import Any
 
 from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import Message
 
 SCHEME = "eiskafka"
 _fetch_max_wait_ms = 1500
@@ -45,6 +53,17 @@ class TunedConsumer(faust_aiokafka.Consumer):
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    def ack(self, message: Message) -> bool:
+        """Record `message` as processed, unless its stream skipped it unprocessed (see above)."""
+        if not message.tracked and self._skipped_by_streams(message):
+            return False
+        return bool(super().ack(message))
+
+    def _skipped_by_streams(self, message: Message) -> bool:
+        # Faust's own skip condition (Stream.__aiter__); `tracked` is set only past it.
+        app = self.app
+        return not app.flow_control.is_active() or message.generation_id != app.consumer_generation_id
 
     async def commit(self, topics: Any = None, start_new_transaction: bool = True) -> bool:
         """Commit what is acknowledged now, after any commit already in flight finishes."""
