@@ -333,6 +333,29 @@ def inversions(arrivals: Iterable[Arrival]) -> int:
     return count
 
 
+def redeliveries_between(arrivals: Iterable[Arrival], kills: list[float],
+                         slack_s: float = 0.5) -> dict[str, Any]:
+    """Each redelivery (2xx) of an event against the kills (monotonic times): `unexplained` counts
+    those with no kill between the event's previous delivery and this one — a duplicate no crash
+    caused. `window_s` is the longest an event had been delivered before the kill that made it
+    repeat: how far back a kill reaches (the in-flight window). `slack_s`: a request that reached
+    the sink just before a kill may be recorded just after it (the sink shares the test's loop)."""
+    last: dict[str, float] = {}
+    unexplained, window = 0, 0.0
+    for a in arrivals:
+        if not a.event_id or not 200 <= a.status < 300:
+            continue
+        previous = last.get(a.event_id)
+        if previous is not None:
+            between = [k for k in kills if previous - slack_s <= k <= a.at]
+            if between:
+                window = max(window, between[0] - previous)
+            else:
+                unexplained += 1
+        last[a.event_id] = a.at
+    return {"unexplained": unexplained, "window_s": round(window, 3)}
+
+
 def destination_report(dest: Destination, acked: dict[str, Ack], parked: list[Parked]) -> dict[str, Any]:
     """The figures of one destination (pure: tested without Kafka)."""
     expected = {i for i, ack in acked.items() if dest.selects(ack)}

@@ -8,7 +8,17 @@ import time
 
 import pytest
 
-from tests.reliability.harness import Ack, Arrival, ChaosSink, Destination, Parked, build_report, check, inversions
+from tests.reliability.harness import (
+    Ack,
+    Arrival,
+    ChaosSink,
+    Destination,
+    Parked,
+    build_report,
+    check,
+    inversions,
+    redeliveries_between,
+)
 from tests.reliability.processes import http, launch, pipeline_config, until
 
 
@@ -40,6 +50,18 @@ def test_redeliveries_of_a_suffix_are_not_inversions() -> None:
     seqs = [0, 1, 2, 3, 1, 2, 3, 4]   # a replay after a crash re-sends 1..3: order kept
     assert inversions([arrival(f"e{s}", "k", s) for s in seqs]) == 0
     assert inversions([arrival(f"e{s}", "k", s) for s in (0, 2, 1)]) == 1
+
+
+def test_a_redelivery_is_explained_only_by_a_kill_after_the_previous_delivery() -> None:
+    def at(event_id: str, when: float) -> Arrival:
+        return Arrival(event_id, f"{event_id}:r.s", 1, when, "k", 0, 200)
+
+    arrivals = [at("e1", 1.0), at("e2", 2.0), at("e3", 3.1), at("e1", 3.5), at("e2", 4.0),
+                at("e3", 4.2), at("e2", 4.5)]
+    found = redeliveries_between(arrivals, kills=[3.0], slack_s=0.2)
+    # e1 and e2's first repeats follow the kill at 3.0 (delivered 2.0 and 1.0 s before it); e3
+    # was recorded 0.1 s after the kill (within the slack); e2's third delivery follows no kill.
+    assert found == {"unexplained": 1, "window_s": 2.0}
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.reliability.harness import LoadGenerator, check
+from tests.reliability.harness import LoadGenerator, check, redeliveries_between
 from tests.reliability.processes import http, launch, pipeline_config, until, wait_exit
 
 pytestmark = pytest.mark.slow
@@ -65,20 +65,24 @@ async def test_connector_sigkill_three_times_delivers_all_and_duplicates_keep_th
     stack = running.stack
     load = LoadGenerator(lambda: stack.ingress_url, keys=keys, batch=50)
     await load.run(chaos_events)
-    delivered_at_kills = []
+    delivered_at_kills, killed_at = [], []
     for kill in range(3):
         threshold = chaos_events * (kill + 1) // 5
         await until(lambda t=threshold: len(sink.delivered_ids()) >= t, 90, f"{threshold} delivered")
         stack.kill("connect")                  # SIGKILL: no commit, no finishing
+        killed_at.append(time.monotonic())
         delivered_at_kills.append(len(sink.delivered_ids()))
         stack.start("connect")
     report = await check(kafka, "connector_sigkill_x3", load.acked,
                          [running.destination("r.s", sink, ordered=True)], started=began, timeout=120,
                          settle_s=2, delivered_at_kills=delivered_at_kills)
+    report.data["redeliveries"] = redeliveries_between(sink.arrivals, killed_at)
     figures = report.of("r.s")
     assert report.lost == 0 and figures["dead_lettered"] == 0, report
     assert figures["delivered"] == len(load.acked), report
     assert figures["idempotency_key_mismatches"] == [], report
+    # A redelivery is what a kill replayed (delivered, not yet committed): none without a kill.
+    assert report.data["redeliveries"]["unexplained"] == 0, report
     assert delivered_at_kills[-1] < len(load.acked), "the last kill landed after delivery finished"
     assert report.data["inversions"] == 0, report
 
