@@ -47,12 +47,12 @@ CONSUMERS = ("worker", "connect")
 def stop_consumers(running: Running) -> dict[str, int | None]:
     """SIGKILL worker and connector (those still running); their exit codes before that.
 
-    Why the test restarts them (issue 6 findings, README "Reliability"): left running across a
-    broker that comes back empty, the worker's router crashes on a produce to a topic not yet
-    recreated and Faust leaves it wedged (a worker restarted while the old one still wrote was
-    stuck recovering its table), and the connector exits when a receipt write times out.
-    Stopped during the outage and started once the topics exist, they join the new broker like
-    a fresh deployment.
+    Why the test restarts them (docs/delivery-guarantees.md, "When the broker goes away"): left
+    running across a broker that comes back empty, the worker skips the first records of each
+    recreated partition (offsets below what Faust had read there) or wedges after its router
+    crashed on a produce, and the connector exits when a receipt write times out. Stopped
+    during the outage and started once the topics exist, they join the new broker like a
+    fresh deployment.
     """
     codes: dict[str, int | None] = {}
     for role in CONSUMERS:
