@@ -30,6 +30,7 @@ import orjson
 from confluent_kafka import Message, TopicPartition
 
 from ingress.replay import HEARTBEAT_PREFIX, SeenIds, decode_seen, encode_seen
+from schemas.config.topic_plan import SEEN_RETENTION_MS
 from schemas.kafka.admin import TopicSpec, ensure_topics
 from schemas.kafka.errors import KafkaClientError
 from schemas.kafka.producer import AsyncProducer
@@ -38,7 +39,6 @@ from schemas.kafka.settings import KafkaSettings, consumer_config
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
-SEEN_RETENTION_MS = 7 * 86_400_000    # ≥ the longest replayWindow (sources.MAX_REPLAY_WINDOW_MS)
 HEARTBEAT_MISSES = 3                  # a process silent for 3 intervals no longer counts
 SourceChange = Callable[[str, bytes | None], None]
 

@@ -11,6 +11,7 @@ import pytest
 
 from ops.devbroker import DevBroker
 from schemas.kafka import KafkaSettings
+from tests.stack_helpers import StackMaker, kafka_settings_for_tests
 
 # ---------------------------------------------------------------------------------------------
 # Kafka: one dev broker for the whole session (testing tier 2)
@@ -35,17 +36,7 @@ def dev_broker() -> Iterator[DevBroker]:
 @pytest.fixture(scope="session")
 def kafka(dev_broker: DevBroker) -> KafkaSettings:
     """Settings pointing at the session broker. Topics live for the session: use `names`."""
-    # The dev broker makes a group join wait ~half the session timeout: 2 s joins in ~1.2 s
-    # against ~3.2 s with the 6 s default (Apache Kafka refuses < 6 s, so only tests use it).
-    return KafkaSettings(
-        bootstrap=dev_broker.bootstrap,
-        client_id="eis-tests",
-        session_timeout_ms=2_000,
-        heartbeat_interval_ms=500,
-        max_poll_interval_ms=10_000,
-        # It answers a fetch when the wait expires: 10 ms gives ~2 ms hops (100 ms: ~22 ms).
-        fetch_wait_max_ms=10,
-    )
+    return kafka_settings_for_tests(dev_broker.bootstrap)
 
 
 class Names:
@@ -101,17 +92,6 @@ def stack_factory(
 
     The YAML may use `{prefix}` and `{service}`; processes are stopped at teardown.
     """
-    stacks: list[Stack] = []
-
-    def make(config: str) -> Stack:
-        path = tmp_path / f"pipeline-{len(stacks)}.yaml"
-        path.write_text(config.replace("{prefix}", unique_name).replace("{service}", unique_name))
-        logs = tmp_path / f"logs-{len(stacks)}"
-        logs.mkdir()
-        stack = Stack(kafka, path, logs)
-        stacks.append(stack)
-        return stack
-
-    yield make
-    for stack in stacks:
-        stack.stop_all()
+    maker = StackMaker(kafka, tmp_path, unique_name)
+    yield maker
+    maker.stop_all()

@@ -14,6 +14,7 @@ from typing import Any
 
 import aiohttp
 
+from ops.devbroker import DevBroker
 from schemas.kafka import KafkaSettings
 
 # Role processes log at WARNING; `EIS_TEST_ROLE_LOG_LEVEL=INFO` when chasing a failure.
@@ -126,3 +127,86 @@ class Stack:
                 return body
             await asyncio.sleep(0.3)
         raise AssertionError(f"delivery status of {event_id} never matched; last: {last}")
+
+
+def kafka_settings_for_tests(bootstrap: str) -> KafkaSettings:
+    """Client settings the tests use against a dev broker at `bootstrap` (session or private)."""
+    # The dev broker makes a group join wait ~half the session timeout: 2 s joins in ~1.2 s
+    # against ~3.2 s with the 6 s default (Apache Kafka refuses < 6 s, so only tests use it).
+    return KafkaSettings(
+        bootstrap=bootstrap,
+        client_id="eis-tests",
+        session_timeout_ms=2_000,
+        heartbeat_interval_ms=500,
+        max_poll_interval_ms=10_000,
+        # It answers a fetch when the wait expires: 10 ms gives ~2 ms hops (100 ms: ~22 ms).
+        fetch_wait_max_ms=10,
+    )
+
+
+class StackMaker:
+    """Builds Stacks against one broker: `maker(config_yaml)` writes the config (`{prefix}` and
+    `{service}` filled with `unique_name`) and a log directory under `tmp_path`."""
+
+    def __init__(self, kafka: KafkaSettings, tmp_path: Path, unique_name: str) -> None:
+        self.kafka = kafka
+        self.tmp_path = tmp_path
+        self.unique_name = unique_name
+        self.stacks: list[Stack] = []
+
+    def __call__(self, config: str) -> Stack:
+        index = len(self.stacks)
+        path = self.tmp_path / f"pipeline-{index}.yaml"
+        path.write_text(config.replace("{prefix}", self.unique_name).replace("{service}", self.unique_name))
+        logs = self.tmp_path / f"logs-{index}"
+        logs.mkdir()
+        stack = Stack(self.kafka, path, logs)
+        self.stacks.append(stack)
+        return stack
+
+    def stop_all(self) -> None:
+        """Stop every process of every stack built (SIGTERM, then SIGKILL after 20 s)."""
+        for stack in self.stacks:
+            stack.stop_all()
+
+
+class PrivateBroker:
+    """A dev broker of one test's own on a fixed port, for scenarios that lose the broker (the
+    session's broker is shared: never stop that one).
+
+    `kill()` SIGKILLs it; `start()` starts a new one on the same port, which comes back empty
+    (memory storage: no topics, groups or offsets). Start it from the main thread: the broker
+    dies with the thread that started it (ops/devbroker.py)."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.port = free_port()
+        self.log_dir = log_dir
+        self.broker: DevBroker | None = None
+        self.starts = 0
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def settings(self) -> KafkaSettings:
+        return kafka_settings_for_tests(self.bootstrap)
+
+    def start(self) -> DevBroker:
+        """Start a broker on the port and return once it answers metadata requests."""
+        if self.broker is not None and self.broker.process.poll() is None:
+            raise AssertionError(f"the private broker on {self.bootstrap} is already running")
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.starts += 1
+        self.broker = DevBroker.start(self.port, log_path=self.log_dir / f"broker-{self.starts}.log")
+        return self.broker
+
+    def kill(self) -> None:
+        """SIGKILL the broker: no goodbye to its clients, everything it held is gone."""
+        assert self.broker is not None
+        self.broker.process.send_signal(signal.SIGKILL)
+        self.broker.process.wait(10)
+
+    def stop(self) -> None:
+        if self.broker is not None:
+            self.broker.stop()

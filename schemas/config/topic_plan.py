@@ -13,6 +13,8 @@ RETRY_RETENTION_MS = 7 * 86_400_000
 # Exactly-once remembers completed deliveries this long (the deduplication horizon); compaction
 # keeps one record per idempotency key meanwhile (docs/delivery-guarantees.md).
 DELIVERED_RETENTION_MS = 7 * 86_400_000
+# Seen provider ids (replay protection) outlive the longest replayWindow (sources.MAX_REPLAY_WINDOW_MS).
+SEEN_RETENTION_MS = 7 * 86_400_000
 
 
 def topic_plan(pipeline: Pipeline) -> list[TopicSpec]:
@@ -35,4 +37,9 @@ def topic_plan(pipeline: Pipeline) -> list[TopicSpec]:
     plan.append(TopicSpec(topics.receipts, pipeline.spec.kafka.receipts_partitions or partitions, rf))
     plan.append(TopicSpec(topics.invalid, partitions, rf))
     plan.append(TopicSpec(topics.sources, 1, rf, {"cleanup.policy": "compact"}))
+    # The ingress also creates its two state topics at start, but only then: after a cluster
+    # lost everything, `eis topics create` must bring back the seen ids' topic too (one
+    # partition: ingress/cluster.py's readiness barrier relies on it).
+    plan.append(TopicSpec(topics.seen, 1, rf, {"cleanup.policy": "compact,delete",
+                                              "retention.ms": str(SEEN_RETENTION_MS)}))
     return plan

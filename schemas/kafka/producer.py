@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -56,6 +57,15 @@ class AsyncProducer:
     what is queued for up to its timeout and fails the rest with a retriable
     `KafkaDeliveryError`, so every waiter gets an answer. A stopped producer is not restarted.
 
+    A fatal librdkafka error (the idempotent producer's state lost, as when the cluster came
+    back without it: UNKNOWN_PRODUCER_ID) makes a client unusable for good. The poll thread then
+    fails every record that client still held (retriable: the caller may send it again) and
+    replaces it with a new client, so the process recovers without a restart. A client can
+    also be stuck without a fatal error: librdkafka answers UNKNOWN_PRODUCER_ID with a local
+    epoch bump that a broker which lost its state may refuse forever, every record timing out.
+    So records timing out while the cluster answers a metadata request (probed at most once
+    per `message_timeout_ms`) also get the client replaced.
+
     One background thread polls librdkafka for delivery reports and hands each poll's batch to
     the loop with a single `call_soon_threadsafe` (measured 112k acks/s vs 61k/s per message;
     an asyncio task polling every 1 ms reached 136k/s but added 1 ms to each ack and woke the
@@ -74,6 +84,9 @@ class AsyncProducer:
         self._fatal: confluent_kafka.KafkaError | None = None
         self._broker_down = False
         self._stopped = False
+        self.replacements = 0  # clients replaced as unusable (see _replace_client)
+        self._timeouts_since_ack = 0  # poll thread: timed-out records since the last ack
+        self._next_probe = 0.0  # poll thread: monotonic time of the next stuck-client probe
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -82,9 +95,7 @@ class AsyncProducer:
         if self._producer is not None or self._stopped:
             raise KafkaClosedError("producer already started or stopped")
         self._loop = asyncio.get_running_loop()
-        self._producer = confluent_kafka.Producer(
-            {**self._config, "error_cb": self._on_error, "logger": log}
-        )
+        self._producer = self._new_client()
         self._thread = threading.Thread(
             target=self._poll_forever, name="eis-producer-poll", daemon=True
         )
@@ -221,16 +232,24 @@ class AsyncProducer:
 
     # -- internals -----------------------------------------------------------------------
 
+    def _new_client(self) -> confluent_kafka.Producer:
+        return confluent_kafka.Producer({**self._config, "error_cb": self._on_error, "logger": log})
+
     def _require_started(self) -> tuple[confluent_kafka.Producer, asyncio.AbstractEventLoop]:
         if self._producer is None or self._loop is None or self._stopped:
             raise KafkaClosedError("producer is not started (or already stopped)")
         if self._fatal is not None:
-            raise KafkaDeliveryError.from_kafka_error(self._fatal, "producer failed fatally")
+            # The poll thread is replacing the client: a send a moment later goes through.
+            raise KafkaDeliveryError(
+                f"producer failed fatally, a new one is starting: {self._fatal.str()}",
+                code=self._fatal.name(),
+                retriable=True,
+            )
         return self._producer, self._loop
 
     def _on_error(self, err: confluent_kafka.KafkaError) -> None:
         # Client-level errors (poll thread). Transport errors are retried by librdkafka itself;
-        # a fatal one (idempotence state lost) makes this producer unusable until restart.
+        # a fatal one (idempotence state lost) makes this client unusable: _replace_client.
         if err.fatal():
             self._fatal = err
             log.error("kafka producer fatal error: %s", err.str())
@@ -244,11 +263,22 @@ class AsyncProducer:
             log.warning("kafka producer error: %s", err.str())
 
     def _poll_forever(self) -> None:
-        assert self._producer is not None
-        producer = self._producer
         while not self._stopping.is_set():
-            producer.poll(_POLL_S)
+            producer = self._producer
+            assert producer is not None
+            try:
+                producer.poll(_POLL_S)
+            except confluent_kafka.KafkaException as e:
+                # confluent-kafka raises a fatal error from poll() too (besides error_cb): the
+                # thread must survive it, or no waiter would ever be answered again.
+                self._note_poll_error(e)
             self._dispatch()
+            if self._fatal is not None:
+                self._replace_client(producer, f"fatal error: {self._fatal.str()}")
+            elif self._timeouts_since_ack and time.monotonic() >= self._next_probe:
+                self._probe_stuck(producer)
+        producer = self._producer
+        assert producer is not None
         left = producer.flush(self._flush_timeout)
         if left:
             log.warning(
@@ -259,10 +289,59 @@ class AsyncProducer:
             producer.flush(1.0)
         self._dispatch()
 
+    def _note_poll_error(self, exc: confluent_kafka.KafkaException) -> None:
+        err = exc.args[0] if exc.args else None
+        if isinstance(err, confluent_kafka.KafkaError) and err.fatal():
+            self._fatal = self._fatal or err
+        else:
+            log.warning("kafka producer poll: %s", exc)
+
+    def _probe_stuck(self, producer: confluent_kafka.Producer) -> None:
+        """Poll thread: records timed out; if the cluster answers, the client is what is stuck."""
+        self._next_probe = time.monotonic() + self._settings.message_timeout_ms / 1000
+        try:
+            producer.list_topics(timeout=1.0)
+        except confluent_kafka.KafkaException:
+            return  # the cluster is away: that is why records time out
+        self._replace_client(
+            producer,
+            f"{self._timeouts_since_ack} records timed out although the cluster answers "
+            "(a producer id it does not know?)",
+        )
+
+    def _replace_client(self, failed: confluent_kafka.Producer, reason: str) -> None:
+        """Poll thread: answer every record `failed` still holds, then start a new client."""
+        log.error(
+            "kafka producer unusable (%s); failing its %d unacknowledged records and "
+            "starting a new producer",
+            reason,
+            len(failed),
+        )
+        # librdkafka fails what is queued with the fatal error; purge also what is in flight,
+        # and flush to collect the reports so every waiter is answered before the client goes.
+        for step in (
+            lambda: failed.purge(in_queue=True, in_flight=True, blocking=False),
+            lambda: failed.flush(2.0),
+        ):
+            try:
+                step()
+            except confluent_kafka.KafkaException as e:
+                log.debug("kafka producer: while draining the failed client: %s", e)
+        self._dispatch()
+        self._producer = self._new_client()
+        self._fatal = None
+        self._timeouts_since_ack = 0
+        self.replacements += 1
+
     def _dispatch(self) -> None:
         if not self._reports:
             return
         batch, self._reports = self._reports, []
+        for _, err, _ in batch:
+            if err is None:
+                self._timeouts_since_ack = 0
+            elif err.code() == confluent_kafka.KafkaError._MSG_TIMED_OUT:
+                self._timeouts_since_ack += 1
         assert self._loop is not None
         try:
             self._loop.call_soon_threadsafe(self._resolve, batch)
@@ -277,11 +356,9 @@ class AsyncProducer:
                 self._broker_down = False
                 fut.set_result(Delivered(msg.partition(), msg.offset()))
             else:
-                fut.set_exception(
-                    KafkaDeliveryError.from_kafka_error(
-                        err,
-                        f"delivery to {msg.topic()}",
-                        topic=msg.topic(),
-                        partition=msg.partition(),
-                    )
+                error = KafkaDeliveryError.from_kafka_error(
+                    err, f"delivery to {msg.topic()}", topic=msg.topic(), partition=msg.partition()
                 )
+                if err.fatal() or err.code() == confluent_kafka.KafkaError._FATAL:
+                    error.retriable = True  # the client is replaced: sending again can succeed
+                fut.set_exception(error)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,7 @@ from schemas.kafka import (
 )
 from tests.conftest import Names
 from tests.kafka_helpers import consume_all, create_topics
+from tests.stack_helpers import PrivateBroker
 
 
 async def test_produce_resolves_after_ack_with_partition_and_offset(
@@ -113,3 +115,37 @@ async def test_health_reports_a_live_broker(kafka: KafkaSettings) -> None:
         assert producer.is_healthy()
         assert await producer.check_connected(timeout=2)
     assert not producer.is_healthy()  # stopped
+
+
+async def test_a_producer_recovers_when_the_broker_comes_back_without_its_state(
+        tmp_path: Path, names: Names) -> None:
+    # A broker that lost everything (the dev broker restarted; a whole cluster rebuilt) does not
+    # know the idempotent producer's id: librdkafka raises a fatal UNKNOWN_PRODUCER_ID and that
+    # client is dead. The AsyncProducer must fail what it held and carry on with a new client.
+    topic = names.topic()
+    broker = PrivateBroker(tmp_path)
+    broker.start()
+    try:
+        settings = KafkaSettings(bootstrap=broker.bootstrap, message_timeout_ms=2_000)
+        create_topics(settings, topic)
+        async with AsyncProducer(settings) as producer:
+            for i in range(5):
+                await producer.produce(topic, f"before {i}".encode())
+            broker.kill()
+            broker.start()
+            create_topics(settings, topic)  # as the operator does (`eis topics create`)
+            failures: list[KafkaDeliveryError] = []
+            for _ in range(20):
+                try:
+                    delivered = await producer.produce(topic, b"after")
+                    break
+                except KafkaDeliveryError as exc:
+                    failures.append(exc)
+                    await asyncio.sleep(0.5)
+            else:
+                raise AssertionError(f"never delivered after the broker came back: {failures}")
+            assert delivered.offset == 0  # the new broker's fresh topic
+            assert all(f.retriable for f in failures), failures
+            assert producer.is_healthy()
+    finally:
+        broker.stop()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.reliability.harness import ChaosSink
+from tests.stack_helpers import PrivateBroker, StackMaker
 
 
 @pytest.fixture
@@ -30,3 +32,23 @@ async def sinks() -> AsyncIterator[Callable[..., Awaitable[ChaosSink]]]:
     yield start
     for sink in started:
         await sink.stop()
+
+
+@pytest.fixture
+def private_broker(tmp_path: Path) -> Iterator[PrivateBroker]:
+    """A running dev broker of this test's own (`kill()`, then `start()` on the same port)."""
+    broker = PrivateBroker(tmp_path / "private-broker")
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+def private_stack_factory(private_broker: PrivateBroker, tmp_path: Path,
+                          unique_name: str) -> Iterator[StackMaker]:
+    """`stack_factory` against `private_broker` (its processes stop before the broker does)."""
+    private = tmp_path / "private"
+    private.mkdir()
+    maker = StackMaker(private_broker.settings, private, unique_name)
+    yield maker
+    maker.stop_all()

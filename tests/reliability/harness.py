@@ -56,6 +56,17 @@ class Ack:
     at: float   # monotonic time of the 2xx
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One request's outcome: when it was sent and answered (monotonic), its status (or error
+    kind) and its Retry-After header."""
+
+    sent_at: float
+    at: float
+    status: int | str
+    retry_after: str | None
+
+
 @dataclass
 class LoadGenerator:
     """Sends `total` events over `keys` keys to `url()` (a callable: the ingress may move).
@@ -77,6 +88,7 @@ class LoadGenerator:
     extra: Callable[[str, int], dict[str, Any]] | None = None
     acked: dict[str, Ack] = field(default_factory=dict)
     statuses: Counter[int | str] = field(default_factory=Counter)   # every answer (or error kind)
+    answers: list[Answer] = field(default_factory=list)             # … each with its times
     gave_up: list[tuple[str, int]] = field(default_factory=list)
     sent_seqs: int = 0
     _rng: random.Random = field(default_factory=lambda: random.Random(6))  # noqa: S311 - jitter
@@ -131,9 +143,11 @@ class LoadGenerator:
             url, payload = f"{self.url()}/v1/events", orjson.dumps(events)
         else:
             url, payload = f"{self.url()}/webhooks/{self.webhook_id}", orjson.dumps(events[0])
+        sent_at = time.monotonic()
         try:
             async with session.post(url, data=payload, headers={"Content-Type": "application/json"}) as r:
                 self.statuses[r.status] += 1
+                self.answers.append(Answer(sent_at, time.monotonic(), r.status, r.headers.get("Retry-After")))
                 body = await r.read()
                 if 200 <= r.status < 300:
                     answer = orjson.loads(body)
@@ -146,6 +160,7 @@ class LoadGenerator:
                 return min(self.max_backoff_s, float(retry_after)) if retry_after.isdigit() else 0.0
         except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
             self.statuses[type(exc).__name__] += 1
+            self.answers.append(Answer(sent_at, time.monotonic(), type(exc).__name__, None))
             return 0.0
 
 
