@@ -13,14 +13,8 @@ import pytest
 from connectors.egress import EgressPolicy, category_of
 from connectors.sink import Delivered, Failed
 from schemas.config.egress import EgressSpec
-from tests.http_sink.helpers import (
-    ALLOW_LOOPBACK,
-    FakeResolver,
-    RecordingDialer,
-    SteerableSink,
-    http_sink,
-    request,
-)
+from tests.egress_helpers import FakeResolver, RecordingDialer
+from tests.http_sink.helpers import ALLOW_LOOPBACK, SteerableSink, http_sink, request
 
 
 async def deliver(settings: dict, egress: dict | None, dialer: RecordingDialer,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import struct
 import time
 import tracemalloc
 import zlib
@@ -13,11 +12,11 @@ import brotli
 import pytest
 
 from ingress.body import BodyError, BodyLimits, decode_content_encoding
+from tests import abuse_helpers as abuse
+from tests.abuse_helpers import GIB, MIB
 
 LIMITS = BodyLimits()
 PAYLOAD = b'{"event": "payment.succeeded", "amount": 1000}' * 20
-GIB = 1 << 30
-MIB = 1 << 20
 
 
 def _raw_deflate(data: bytes) -> bytes:
@@ -101,29 +100,14 @@ def test_decoded_size_over_limit_is_413() -> None:
 
 @pytest.fixture(scope="module")
 def gzip_bomb() -> bytes:
-    """A valid gzip of 1 GiB of zeros (~1 MiB), built without ever holding 1 GiB.
-
-    After a full flush deflate restarts with no history, so every following 1 MiB block of
-    zeros compresses to the same bytes: compress two blocks, repeat the second.
-    """
-    zeros = bytes(MIB)
-    c = zlib.compressobj(9, zlib.DEFLATED, -15)
-    first = c.compress(zeros) + c.flush(zlib.Z_FULL_FLUSH)
-    block = c.compress(zeros) + c.flush(zlib.Z_FULL_FLUSH)
-    crc = 0
-    for _ in range(GIB // MIB):
-        crc = zlib.crc32(zeros, crc)
-    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
-    trailer = struct.pack("<II", crc, GIB & 0xFFFFFFFF)
-    return header + first + block * (GIB // MIB - 1) + c.flush() + trailer
+    """A valid gzip of 1 GiB of zeros (~1 MiB)."""
+    return abuse.gzip_bomb(GIB)
 
 
 @pytest.fixture(scope="module")
 def brotli_bomb() -> bytes:
-    """1 GiB of zeros through brotli, compressed chunk by chunk (output ~ a few KiB)."""
-    c = brotli.Compressor(quality=5)
-    zeros = bytes(MIB)
-    return b"".join([*(c.process(zeros) for _ in range(GIB // MIB)), c.finish()])
+    """1 GiB of zeros through brotli (a few KiB)."""
+    return abuse.brotli_bomb(GIB)
 
 
 def _bounded(decode: Callable[[], bytes], limit: int) -> None:
