@@ -13,7 +13,7 @@ from ingress.events import build_envelope
 from ingress.gates import refuse_early
 from ingress.produce import NotAcknowledged, produce_envelopes
 from ingress.replay import Claim, ReplayStateLoading
-from ingress.responses import error, json_response, kafka_unavailable
+from ingress.responses import body_timeout, error, json_response, kafka_unavailable
 from ingress.sources import request_host
 from ingress.state import STATE, IngressState, WebhookSource
 from ingress.verification import VerificationFailed, VerificationRequest
@@ -43,9 +43,7 @@ async def receive_webhook(request: web.Request) -> web.Response:
     except TimeoutError:
         # The body did not arrive within EIS_BODY_TIMEOUT_S (a slow client holding a slot).
         state.metrics.rejected.labels(webhook_id, "body_timeout").inc()
-        response = error(408, "body_timeout", "the request body did not arrive in time")
-        response.force_close()
-        return response
+        return body_timeout()
 
 
 async def _accept(request: web.Request, state: IngressState, source: WebhookSource,

@@ -14,6 +14,8 @@ from .conftest import ADMIN_KEY, App, EdgeFactory, end_offsets
 
 CONFIG = """
 service: limits
+ingestion:
+  protocols: [{http: {auth: none}}]
 webhooks:
   - id: hook
     verification: {type: none}
@@ -70,19 +72,20 @@ async def test_a_slow_client_does_not_block_a_legitimate_one_and_is_cut_off(edge
     writer.close()
 
 
-async def test_a_body_slower_than_the_body_timeout_is_408(edge: EdgeFactory) -> None:
+@pytest.mark.parametrize(("path", "source"), [("/webhooks/hook", "hook"), ("/v1/events", "api")])
+async def test_a_body_slower_than_the_body_timeout_is_408(edge: EdgeFactory, path: str, source: str) -> None:
     app = await start(edge)
     host, port = app.url.removeprefix("http://").split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
     body = b'{"type": "t", "pad": "' + b"x" * 100 + b'"}'
-    writer.write(head(body=b"")[: -len(b"Content-Length: 0\r\n\r\n")] + f"Content-Length: {len(body)}\r\n\r\n".encode())
+    writer.write(request_head(path, body=body)[: -len(body)])
     writer.write(body[:10])
     await writer.drain()
     answer = await asyncio.wait_for(reader.read(65536), 5.0)
     writer.close()
     assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
     assert b"body_timeout" in answer
-    assert await end_offsets(app.kafka, app.pipeline.topics.inbound("hook")) == 0
+    assert await end_offsets(app.kafka, app.pipeline.topics.inbound(source)) == 0
 
 
 async def test_connections_over_max_connections_are_answered_503(edge: EdgeFactory) -> None:
