@@ -82,7 +82,7 @@ from collections.abc import AsyncIterator, Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from tests.sink_helpers import RecordingSink  # noqa: E402
-from tests.stack_helpers import Stack  # noqa: E402
+from tests.stack_helpers import Stack, StackFactory  # noqa: E402
 
 
 @pytest.fixture
@@ -101,17 +101,6 @@ def stack_factory(
 
     The YAML may use `{prefix}` and `{service}`; processes are stopped at teardown.
     """
-    stacks: list[Stack] = []
-
-    def make(config: str) -> Stack:
-        path = tmp_path / f"pipeline-{len(stacks)}.yaml"
-        path.write_text(config.replace("{prefix}", unique_name).replace("{service}", unique_name))
-        logs = tmp_path / f"logs-{len(stacks)}"
-        logs.mkdir()
-        stack = Stack(kafka, path, logs)
-        stacks.append(stack)
-        return stack
-
-    yield make
-    for stack in stacks:
-        stack.stop_all()
+    factory = StackFactory(kafka, tmp_path, unique_name)
+    yield factory
+    factory.stop_all()

@@ -126,3 +126,30 @@ class Stack:
                 return body
             await asyncio.sleep(0.3)
         raise AssertionError(f"delivery status of {event_id} never matched; last: {last}")
+
+
+class StackFactory:
+    """Makes Stacks for pipeline texts: `{prefix}` and `{service}` become `name`, files go under
+    `directory`. The `stack_factory` fixture is one per test; a module-scoped scenario (one run,
+    several tests asserting on it) makes its own with `tmp_path_factory`."""
+
+    def __init__(self, kafka: KafkaSettings, directory: Path, name: str) -> None:
+        self.kafka = kafka
+        self.directory = directory
+        self.name = name
+        self.stacks: list[Stack] = []
+
+    def __call__(self, config: str) -> Stack:
+        n = len(self.stacks)
+        path = self.directory / f"pipeline-{n}.yaml"
+        path.write_text(config.replace("{prefix}", self.name).replace("{service}", self.name))
+        logs = self.directory / f"logs-{n}"
+        logs.mkdir()
+        stack = Stack(self.kafka, path, logs)
+        self.stacks.append(stack)
+        return stack
+
+    def stop_all(self) -> None:
+        """Stop every process of every stack made (SIGTERM, then SIGKILL after 20 s)."""
+        for stack in self.stacks:
+            stack.stop_all()

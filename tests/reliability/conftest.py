@@ -10,7 +10,7 @@ import pytest
 from tests.reliability.harness import ChaosSink
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def chaos_events() -> int:
     """Events per scenario: `EIS_CHAOS_EVENTS` (`make chaos`: 10000), small in `make test`."""
     return int(os.environ.get("EIS_CHAOS_EVENTS", "300"))
