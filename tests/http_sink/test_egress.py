@@ -66,6 +66,14 @@ async def test_a_literal_non_public_address_is_refused_without_a_dial(url, categ
     assert dialer.attempts == []
 
 
+async def test_a_refused_ipv6_address_carrying_an_ipv4_one_names_it(dialer) -> None:
+    # The URL normalises [::ffff:169.254.169.254] to ::ffff:a9fe:a9fe; the reason must still say
+    # which address that is, or nobody reading the dead letter recognises the metadata address.
+    outcome = await deliver({"url": "http://[::ffff:169.254.169.254]/"}, None, dialer)
+    assert_denied(outcome, "link-local")
+    assert "(link-local), which is 169.254.169.254; " in outcome.error, outcome.error
+
+
 async def test_loopback_without_an_allow_list_is_refused(receiver: SteerableSink, dialer) -> None:
     outcome = await deliver({"url": f"{receiver.url}/x"}, None, dialer)
     assert_denied(outcome, "loopback")
