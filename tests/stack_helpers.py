@@ -67,11 +67,12 @@ class Stack:
         return subprocess.run([sys.executable, "-m", "ops.cli", *args], env=self.env, cwd=ROOT,
                               capture_output=True, text=True, timeout=60, check=False)
 
-    def start(self, role: str, *args: str) -> subprocess.Popen[bytes]:
-        """Start `eis <role> -c CONFIG <args>`; output goes to <log_dir>/<role>.log."""
+    def start(self, role: str, *args: str, module: str = "ops.cli") -> subprocess.Popen[bytes]:
+        """Start `eis <role> -c CONFIG <args>`; output goes to <log_dir>/<role>.log. `module` runs
+        another entry point with the same arguments (a test wrapper around `ops.cli`)."""
         log = open(self.log_dir / f"{role}.log", "ab")  # noqa: SIM115 - owned by the process
         process = subprocess.Popen(
-            [sys.executable, "-m", "ops.cli", "--log-level", ROLE_LOG_LEVEL, role, "-c", str(self.config_path), *args],
+            [sys.executable, "-m", module, "--log-level", ROLE_LOG_LEVEL, role, "-c", str(self.config_path), *args],
             env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         self.processes[role] = process
         return process

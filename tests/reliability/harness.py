@@ -187,7 +187,7 @@ class ChaosSink(RecordingSink):
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
+        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return self
@@ -364,8 +364,11 @@ def destination_report(dest: Destination, acked: dict[str, Ack], parked: list[Pa
 
 
 def dead_letter_summary(parked: list[Parked]) -> dict[str, Any]:
+    """How many were parked, by `stage/reason` and by last error (the 20 most common), and the
+    first 20 records."""
     reasons = Counter(f"{p.stage}/{p.reason}" for p in parked)
-    return {"count": len(parked), "by_reason": dict(reasons),
+    errors = Counter(p.last_error or "" for p in parked)
+    return {"count": len(parked), "by_reason": dict(reasons), "by_error": dict(errors.most_common(20)),
             "records": [asdict(p) for p in parked[:20]]}
 
 
@@ -392,6 +395,15 @@ class Report:
     def __str__(self) -> str:
         return self.json()
 
+    def save(self) -> None:
+        """Write the report to `$EIS_CHAOS_REPORTS/<scenario>.json` when that is set (again after
+        a scenario added figures of its own)."""
+        directory = os.environ.get(REPORTS_ENV)
+        if directory:
+            path = Path(directory)
+            path.mkdir(parents=True, exist_ok=True)
+            (path / f"{self.data['scenario']}.json").write_text(self.json())
+
 
 def build_report(scenario: str, acked: dict[str, Ack], destinations: list[Destination],
                  parked: list[Parked], duration_s: float, **extra: Any) -> Report:
@@ -409,11 +421,7 @@ def build_report(scenario: str, acked: dict[str, Ack], destinations: list[Destin
         **extra,
     }
     report = Report(data)
-    directory = os.environ.get(REPORTS_ENV)
-    if directory:
-        path = Path(directory)
-        path.mkdir(parents=True, exist_ok=True)
-        (path / f"{scenario}.json").write_text(report.json())
+    report.save()
     return report
 
 
