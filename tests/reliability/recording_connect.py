@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -27,7 +28,7 @@ DIAL_LOG_ENV = "EIS_TEST_DIAL_LOG"
 DNS_ENV = "EIS_TEST_DNS"
 
 
-def recording_sink_builder(dial_log: Path, dns: dict[str, list[str]]):  # type: ignore[no-untyped-def]
+def recording_sink_builder(dial_log: Path, dns: dict[str, list[str]]) -> Callable[[CompiledDestination], Sink]:
     """A replacement for `connectors.runner.build_sink`: the same HttpSink, with the test's
     resolver and dialer (the constructor arguments HttpSink keeps for tests)."""
     dialer = RecordingDialer(log=dial_log)

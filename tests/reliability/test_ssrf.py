@@ -15,8 +15,8 @@ so a guard that let them through would deliver there. One test per promise.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from aiohttp import web
 
 from schemas.kafka import KafkaSettings
 from tests.egress_helpers import dialled
-from tests.reliability.harness import ChaosSink, Destination, LoadGenerator, Report, check
+from tests.reliability.harness import Ack, ChaosSink, LoadGenerator, Report, check
 from tests.reliability.processes import Running, http, launch, pipeline_config
 from tests.reliability.recording_connect import DIAL_LOG_ENV, DNS_ENV
 from tests.stack_helpers import StackFactory
@@ -46,14 +46,16 @@ class RedirectingSink(ChaosSink):
         return web.Response(status=302, headers={"Location": f"http://{METADATA}/latest/meta-data/iam"})
 
 
-@dataclass(frozen=True)
+@dataclass
 class Denied:
-    """A destination whose every event must be refused: its URL, and what the dead letter says."""
+    """A destination whose every event must be refused: its URL, what each dead letter says, and
+    the sink listening behind the URL if there is one (none must ever answer it a 2xx)."""
 
     id: str
     url: str
     errors: tuple[str, ...]          # each dead letter's last error contains one of these
-    settings: tuple[tuple[str, Any], ...] = ()
+    sink: ChaosSink | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 def denied_destinations(trap4: ChaosSink, trap6: ChaosSink, redirect: ChaosSink) -> list[Denied]:
@@ -64,18 +66,18 @@ def denied_destinations(trap4: ChaosSink, trap6: ChaosSink, redirect: ChaosSink)
         Denied("lan", "http://192.168.1.1/hook", ("192.168.1.1 (private)",)),
         Denied("ula", "http://[fd00::1]/hook", ("fd00::1 (private)",)),
         Denied("mapped", f"http://[::ffff:{METADATA}]/latest/meta-data/", (f"(link-local), which is {METADATA}",)),
-        Denied("loopback", f"{trap4.url}/in", ("127.0.0.1 (loopback)",)),
-        Denied("loopback6", f"{trap6.url}/in", ("::1 (loopback)",)),
+        Denied("loopback", f"{trap4.url}/in", ("127.0.0.1 (loopback)",), trap4),
+        Denied("loopback6", f"{trap6.url}/in", ("::1 (loopback)",), trap6),
         Denied("named", "http://metadata.test/latest/meta-data/", (f"metadata.test resolves to {METADATA}",)),
-        # {{host}} rendered from the event: each event names one of RENDERED_HOSTS.
+        # {{host}} rendered from the event: the events name each of rendered_hosts() in turn.
         Denied("rendered", "http://{{host}}/hook", (
             f"{METADATA} (link-local)", "10.0.0.1 (private)", "192.168.1.1 (private)", "fd00::1 (private)",
             f"(link-local), which is {METADATA}", "127.0.0.1 (loopback)", "10.1.2.3 (private)")),
         # A redirect is not followed by default: the 3xx itself dead-letters.
-        Denied("redirect", f"{redirect.url}/in", ("302", "redirects are not followed")),
+        Denied("redirect", f"{redirect.url}/in", ("HTTP 302 (redirects are not followed)",), redirect),
         # Followed, the next hop passes the guard like any connection and is refused.
-        Denied("redirect-followed", f"{redirect.url}/in", (f"{METADATA} (link-local)",),
-               (("followRedirects", True),)),
+        Denied("redirect-followed", f"{redirect.url}/in", (f"{METADATA} (link-local)",), redirect,
+               {"followRedirects": True}),
     ]
 
 
@@ -85,8 +87,13 @@ def rendered_hosts(trap4: ChaosSink) -> list[str]:
 
 
 def target_of(seq: int, targets: list[str]) -> str:
-    """Which destination an event is for: `legit` only, or also one hostile destination."""
+    """Which hostile destination event `seq` is also for (`none`: the legitimate one only)."""
     return targets[seq % len(targets)]
+
+
+def for_target(target: str, targets: list[str]) -> Callable[[Ack], bool]:
+    """The checker's `selects` of a hostile destination."""
+    return lambda ack: target_of(ack.seq, targets) == target
 
 
 @dataclass
@@ -102,7 +109,7 @@ class SsrfRun:
 
 
 def ssrf_config(ok: ChaosSink, denied: list[Denied]) -> str:
-    hostile = [http(d.id, d.url, condition=f"$.target == '{d.id}'", **dict(d.settings)) for d in denied]
+    hostile = [http(d.id, d.url, condition=f"$.target == '{d.id}'", **d.settings) for d in denied]
     return pipeline_config([{"name": "legit", "destinations": [http("ok", f"{ok.url}/in")]},
                             {"name": "ssrf", "destinations": hostile}],
                            egress_allow=(f"{ALLOWED_ADDRESS}/32",))
@@ -133,17 +140,10 @@ async def ssrf_run(kafka: KafkaSettings, tmp_path_factory: pytest.TempPathFactor
         load = LoadGenerator(lambda: running.stack.ingress_url, extra=fields)
         await load.run(chaos_events)
 
-        def selects(target: str):  # type: ignore[no-untyped-def]
-            return lambda ack: target_of(ack.seq, targets) == target
-
-        destinations = [running.destination("legit.ok", ok)]
-        for d in denied:
-            sink = {"loopback": traps[0], "loopback6": traps[1]}.get(d.id)
-            if d.id.startswith("redirect"):
-                sink = redirect
-            destinations.append(Destination(f"ssrf.{d.id}", sink or ChaosSink(),
-                                            running.pipeline.destinations[f"ssrf.{d.id}"].dead_letter_topic,
-                                            selects(d.id)))
+        # A denied destination with no sink behind its URL gets a never-started one: nothing arrives.
+        destinations = [running.destination("legit.ok", ok), *(
+            running.destination(f"ssrf.{d.id}", d.sink or ChaosSink(), selects=for_target(d.id, targets))
+            for d in denied)]
         report = await check(kafka, "ssrf", load.acked, destinations, started=began, timeout=90)
         dials = dialled(dial_log)
         report.data["dialled"] = sorted(set(dials))
@@ -183,6 +183,8 @@ async def test_every_denied_event_is_dead_lettered_at_once_with_the_egress_reaso
             assert any(part in error for part in d.errors), (d.id, error)
             if d.id != "redirect":
                 assert error.startswith("egress_denied: ") and error.endswith("allow it with egress.allow")
+        # Every refusal the destination stands for happened (each rendered host among them).
+        assert all(any(part in error for error in letters["by_error"]) for part in d.errors), (d.id, letters)
 
 
 async def test_the_allowed_destination_delivers_everything(ssrf_run: SsrfRun, chaos_events: int) -> None:
