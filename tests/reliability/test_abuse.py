@@ -12,6 +12,7 @@ payload is delivered.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Coroutine
@@ -216,13 +217,11 @@ async def abuse_run(kafka: KafkaSettings, tmp_path_factory: pytest.TempPathFacto
         load_began = time.monotonic()
         await load.run(chaos_events)
         load_s = time.monotonic() - load_began
-        # Every slow connection must have been hung up on at least once before the attack stops
-        # (a wait, not a deadline on the ingress: the run lasts several CUT_OFF_S anyway).
-        try:
-            await until(lambda: len(attack.cut_off) == len(crowd), 60, "every slow-loris slot cut off")
-        except AssertionError as exc:
-            attack.stop.set()
-            raise AssertionError(f"{exc}: {dict(attack.answers)}") from None
+        # Give every slow connection the chance to be hung up on before the attack stops (a wait,
+        # not a deadline on the ingress: the run lasts several CUT_OFF_S anyway). One that never
+        # is fails test_slow_loris_connections_are_cut_off_by_the_ingress, not the whole module.
+        with contextlib.suppress(AssertionError):
+            await until(lambda: len(attack.cut_off) == len(crowd), 30, "every slow-loris slot cut off")
         attack.stop.set()
         await asyncio.gather(*hostile, sampler)
         assert running.alive("ingress"), running.stack.log("ingress")[-3000:]
@@ -256,10 +255,12 @@ async def test_every_hostile_request_gets_a_4xx_never_a_5xx(abuse_run: AbuseRun)
 
 
 async def test_slow_loris_connections_are_cut_off_by_the_ingress(abuse_run: AbuseRun) -> None:
-    # The fixture waited for it; `held` answers are only the connections open when the run ended.
-    assert len(abuse_run.attack.cut_off) == abuse_run.crowd_size
-    held = sum(got["held"] for got in abuse_run.attack.answers.values())
-    assert held <= abuse_run.crowd_size
+    # Every slot of the crowd was hung up on at least once (`held` answers are the connections
+    # still open when the run ended: at most one per slot).
+    attack = abuse_run.attack
+    slow = {k: dict(v) for k, v in attack.answers.items() if k.startswith("slow_")}
+    assert len(attack.cut_off) == abuse_run.crowd_size, slow
+    assert sum(got["held"] for got in attack.answers.values()) <= abuse_run.crowd_size, slow
 
 
 async def test_ingress_memory_stays_bounded_during_the_attack(abuse_run: AbuseRun) -> None:
