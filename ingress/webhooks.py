@@ -7,7 +7,7 @@ import time
 
 from aiohttp import hdrs, web
 
-from ingress.body import BodyError, decode_content_encoding, error_response, read_wire_body
+from ingress.body import BodyError, decode_off_loop, error_response, read_wire_body
 from ingress.body.parsing import parse_body_typed
 from ingress.events import build_envelope
 from ingress.gates import refuse_early
@@ -52,7 +52,7 @@ async def _accept(request: web.Request, state: IngressState, source: WebhookSour
     limits = state.settings.limits
     async with asyncio.timeout(state.settings.server.body_timeout_s):
         wire = await read_wire_body(request, limits)
-    raw = decode_content_encoding(wire, request.headers.get(hdrs.CONTENT_ENCODING), limits)
+    raw = await decode_off_loop(wire, request.headers.get(hdrs.CONTENT_ENCODING), limits)
     content_type, data = parse_body_typed(raw, request.headers.get(hdrs.CONTENT_TYPE), limits)
     form = _form_of(content_type, data)
     try:

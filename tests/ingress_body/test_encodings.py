@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import threading
 import time
 import tracemalloc
 import zlib
@@ -11,7 +12,7 @@ from collections.abc import Callable
 import brotli
 import pytest
 
-from ingress.body import BodyError, BodyLimits, decode_content_encoding
+from ingress.body import BodyError, BodyLimits, decode_content_encoding, decode_off_loop, encodings
 from tests import abuse_helpers as abuse
 from tests.abuse_helpers import GIB, MIB
 
@@ -138,3 +139,29 @@ def test_brotli_bomb_is_413_quickly_in_bounded_memory(brotli_bomb: bytes) -> Non
 def test_stacked_bomb_is_413_in_bounded_memory(gzip_bomb: bytes) -> None:
     wire = brotli.compress(gzip_bomb, quality=1)
     _bounded(lambda: decode_content_encoding(wire, "gzip, br", LIMITS), LIMITS.max_decoded_bytes)
+
+
+async def test_decoding_off_loop_inflates_in_the_decoding_thread_not_the_event_loop(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    threads: list[str] = []
+    real = encodings._DECODERS["gzip"]
+
+    def recording(wire: bytes, limit: int) -> bytes:
+        threads.append(threading.current_thread().name)
+        return real(wire, limit)
+
+    monkeypatch.setitem(encodings._DECODERS, "gzip", recording)
+    assert await decode_off_loop(gzip.compress(PAYLOAD), "gzip", LIMITS) == PAYLOAD
+    assert len(threads) == 1 and threads[0].startswith("eis-decode"), threads
+    assert threads[0] != threading.current_thread().name
+
+
+async def test_decoding_off_loop_returns_an_unencoded_body_itself() -> None:
+    assert await decode_off_loop(PAYLOAD, None, LIMITS) is PAYLOAD
+    assert await decode_off_loop(PAYLOAD, "identity", LIMITS) is PAYLOAD
+
+
+async def test_decoding_off_loop_refuses_a_bomb_413(gzip_bomb: bytes) -> None:
+    with pytest.raises(BodyError) as info:
+        await decode_off_loop(gzip_bomb, "gzip", LIMITS)
+    assert (info.value.status, info.value.code) == (413, "decoded_body_too_large")
