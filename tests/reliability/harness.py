@@ -78,12 +78,19 @@ class LoadGenerator:
     acked: dict[str, Ack] = field(default_factory=dict)
     statuses: Counter[int | str] = field(default_factory=Counter)   # every answer (or error kind)
     gave_up: list[tuple[str, int]] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)   # seconds, request to its 2xx answer
     sent_seqs: int = 0
     _rng: random.Random = field(default_factory=lambda: random.Random(6))  # noqa: S311 - jitter
 
     @property
     def acked_count(self) -> int:
         return len(self.acked)
+
+    def latency_ms(self) -> dict[str, float]:
+        """Median, 99th percentile and maximum of the acknowledged requests' latencies (ms)."""
+        ordered = sorted(self.latencies) or [0.0]
+        p50, p99 = (ordered[min(len(ordered) - 1, int(q * len(ordered)))] for q in (0.5, 0.99))
+        return {"p50": round(1000 * p50, 1), "p99": round(1000 * p99, 1), "max": round(1000 * ordered[-1], 1)}
 
     def event(self, key: str, seq: int) -> dict[str, Any]:
         body: dict[str, Any] = {"type": "reading", "deviceId": key, "seq": seq}
@@ -131,6 +138,7 @@ class LoadGenerator:
             url, payload = f"{self.url()}/v1/events", orjson.dumps(events)
         else:
             url, payload = f"{self.url()}/webhooks/{self.webhook_id}", orjson.dumps(events[0])
+        sent = time.monotonic()
         try:
             async with session.post(url, data=payload, headers={"Content-Type": "application/json"}) as r:
                 self.statuses[r.status] += 1
@@ -139,6 +147,7 @@ class LoadGenerator:
                     answer = orjson.loads(body)
                     ids = answer.get("ids") or [answer["id"]]
                     now = time.monotonic()
+                    self.latencies.append(now - sent)
                     for event_id, seq in zip(ids, seqs, strict=True):
                         self.acked[event_id] = Ack(event_id, key, seq, now)
                     return None
