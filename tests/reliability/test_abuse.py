@@ -35,7 +35,7 @@ CUT_OFF_S = 2
 # The ingress holds at most one body per request in flight (1 MiB on the wire) and decodes one at
 # a time on its event loop (10 MiB decoded, about twice that while joining the pieces): with the
 # attacker's 4 requests in flight that is ~25 MiB, plus the legitimate load's buffers. Runs peaked
-# 27-44 MiB above the idle process; a leak or an unbounded decode passes this at once.
+# 27-46 MiB above the idle process; a leak or an unbounded decode passes this at once.
 RSS_GROWTH_BOUND_MIB = 128.0
 
 # What each hostile request is answered (README "HTTP API" limits, docs/webhook-sources.md
