@@ -56,8 +56,19 @@ class EgressDenied(OSError):
 
     def __init__(self, host: str, address: str, category: str) -> None:
         self.host, self.address, self.category = host, address, category
-        super().__init__(f"egress_denied: {host} resolves to {address} ({category}); "
+        super().__init__(f"egress_denied: {host} resolves to {address} ({category}){_carried(address)}; "
                          f"allow it with egress.allow")
+
+
+def _carried(address: str) -> str:
+    """`, which is <IPv4>` for an IPv6 address that carries one: URLs normalise
+    `[::ffff:169.254.169.254]` to `::ffff:a9fe:a9fe`, which an operator reading a dead letter
+    would not recognise as the metadata address."""
+    try:
+        inner = embedded_ipv4(ipaddress.ip_address(address))
+    except ValueError:
+        return ""
+    return f", which is {inner}" if inner is not None else ""
 
 
 def embedded_ipv4(ip: Address) -> ipaddress.IPv4Address | None:

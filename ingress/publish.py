@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from typing import Any
 
@@ -12,7 +13,7 @@ from ingress.body import BodyError, error_response, read_parsed_body
 from ingress.events import build_envelope
 from ingress.produce import NotAcknowledged, produce_envelopes
 from ingress.providers import parse_time_ms
-from ingress.responses import error, json_response, kafka_unavailable
+from ingress.responses import body_timeout, error, json_response, kafka_unavailable
 from ingress.state import STATE, IngressState
 from schemas.config.compiled import PUBLISH_SOURCE
 from schemas.envelope import Envelope
@@ -29,10 +30,16 @@ async def publish_events(request: web.Request) -> web.Response:
         return _reject(state, 401, "unauthorized",
                        "send an API key as `Authorization: Bearer <key>` or `X-API-Key`")
     try:
-        body = await read_parsed_body(request, state.settings.limits)
+        # Bounded like a webhook's body: without it a sender trickling its body held a connection
+        # slot for as long as it liked (slow-loris; tests/reliability/test_abuse.py).
+        async with asyncio.timeout(state.settings.server.body_timeout_s):
+            body = await read_parsed_body(request, state.settings.limits)
     except BodyError as exc:
         state.metrics.rejected.labels(PUBLISH_SOURCE, exc.code).inc()
         return error_response(exc)
+    except TimeoutError:
+        state.metrics.rejected.labels(PUBLISH_SOURCE, "body_timeout").inc()
+        return body_timeout()
     if body.content_type != "application/json":
         return _reject(state, 415, "unsupported_media_type",
                        "publish a JSON object or a JSON array of objects")

@@ -23,3 +23,11 @@ def kafka_unavailable(retry_after_s: int, detail: str) -> web.Response:
     """503 with Retry-After: nothing was accepted, the sender should try again."""
     return error(503, "kafka_unavailable", f"event not accepted, retry later: {detail}",
                  {"Retry-After": str(retry_after_s)})
+
+
+def body_timeout() -> web.Response:
+    """408 for a body that did not arrive within EIS_BODY_TIMEOUT_S; the connection is closed
+    (a slow sender holding a connection slot is a slow-loris, not a client to keep talking to)."""
+    response = error(408, "body_timeout", "the request body did not arrive in time")
+    response.force_close()
+    return response

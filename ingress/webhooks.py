@@ -7,13 +7,13 @@ import time
 
 from aiohttp import hdrs, web
 
-from ingress.body import BodyError, decode_content_encoding, error_response, read_wire_body
+from ingress.body import BodyError, decode_off_loop, error_response, read_wire_body
 from ingress.body.parsing import parse_body_typed
 from ingress.events import build_envelope
 from ingress.gates import refuse_early
 from ingress.produce import NotAcknowledged, produce_envelopes
 from ingress.replay import Claim, ReplayStateLoading
-from ingress.responses import error, json_response, kafka_unavailable
+from ingress.responses import body_timeout, error, json_response, kafka_unavailable
 from ingress.sources import request_host
 from ingress.state import STATE, IngressState, WebhookSource
 from ingress.verification import VerificationFailed, VerificationRequest
@@ -43,9 +43,7 @@ async def receive_webhook(request: web.Request) -> web.Response:
     except TimeoutError:
         # The body did not arrive within EIS_BODY_TIMEOUT_S (a slow client holding a slot).
         state.metrics.rejected.labels(webhook_id, "body_timeout").inc()
-        response = error(408, "body_timeout", "the request body did not arrive in time")
-        response.force_close()
-        return response
+        return body_timeout()
 
 
 async def _accept(request: web.Request, state: IngressState, source: WebhookSource,
@@ -54,7 +52,7 @@ async def _accept(request: web.Request, state: IngressState, source: WebhookSour
     limits = state.settings.limits
     async with asyncio.timeout(state.settings.server.body_timeout_s):
         wire = await read_wire_body(request, limits)
-    raw = decode_content_encoding(wire, request.headers.get(hdrs.CONTENT_ENCODING), limits)
+    raw = await decode_off_loop(wire, request.headers.get(hdrs.CONTENT_ENCODING), limits)
     content_type, data = parse_body_typed(raw, request.headers.get(hdrs.CONTENT_TYPE), limits)
     form = _form_of(content_type, data)
     try:

@@ -11,7 +11,7 @@ import pytest
 
 from ops.devbroker import DevBroker
 from schemas.kafka import KafkaSettings
-from tests.stack_helpers import StackMaker, kafka_settings_for_tests
+from tests.stack_helpers import StackFactory, kafka_settings_for_tests
 
 # ---------------------------------------------------------------------------------------------
 # Kafka: one dev broker for the whole session (testing tier 2)
@@ -92,6 +92,6 @@ def stack_factory(
 
     The YAML may use `{prefix}` and `{service}`; processes are stopped at teardown.
     """
-    maker = StackMaker(kafka, tmp_path, unique_name)
-    yield maker
-    maker.stop_all()
+    factory = StackFactory(kafka, tmp_path, unique_name)
+    yield factory
+    factory.stop_all()

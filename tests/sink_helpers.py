@@ -31,6 +31,8 @@ class RecordingSink:
 
     `script` answers requests in order (status codes, then `default_status` for the rest);
     `delay_s` sleeps before answering; `retry_after` adds a Retry-After header to 429/503s.
+    `host` is any loopback address (127.0.0.2, ::1): SSRF tests tell allowed and denied
+    loopback destinations apart by it.
     """
 
     default_status: int = 200
@@ -39,12 +41,14 @@ class RecordingSink:
     script: deque[int] = field(default_factory=deque)
     received: list[Received] = field(default_factory=list)
     port: int = 0
+    host: str = "127.0.0.1"
     _runner: web.AppRunner | None = None
     _arrived: asyncio.Condition | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     def answer(self, *statuses: int) -> None:
         """Answer the next requests with these statuses, in order."""
@@ -61,7 +65,7 @@ class RecordingSink:
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, self.host, 0)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return self

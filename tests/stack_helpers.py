@@ -68,11 +68,12 @@ class Stack:
         return subprocess.run([sys.executable, "-m", "ops.cli", *args], env=self.env, cwd=ROOT,
                               capture_output=True, text=True, timeout=60, check=False)
 
-    def start(self, role: str, *args: str) -> subprocess.Popen[bytes]:
-        """Start `eis <role> -c CONFIG <args>`; output goes to <log_dir>/<role>.log."""
+    def start(self, role: str, *args: str, module: str = "ops.cli") -> subprocess.Popen[bytes]:
+        """Start `eis <role> -c CONFIG <args>`; output goes to <log_dir>/<role>.log. `module` runs
+        another entry point with the same arguments (a test wrapper around `ops.cli`)."""
         log = open(self.log_dir / f"{role}.log", "ab")  # noqa: SIM115 - owned by the process
         process = subprocess.Popen(
-            [sys.executable, "-m", "ops.cli", "--log-level", ROLE_LOG_LEVEL, role, "-c", str(self.config_path), *args],
+            [sys.executable, "-m", module, "--log-level", ROLE_LOG_LEVEL, role, "-c", str(self.config_path), *args],
             env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         self.processes[role] = process
         return process
@@ -144,28 +145,29 @@ def kafka_settings_for_tests(bootstrap: str) -> KafkaSettings:
     )
 
 
-class StackMaker:
-    """Builds Stacks against one broker: `maker(config_yaml)` writes the config (`{prefix}` and
-    `{service}` filled with `unique_name`) and a log directory under `tmp_path`."""
+class StackFactory:
+    """Makes Stacks for pipeline texts: `{prefix}` and `{service}` become `name`, files go under
+    `directory`. The `stack_factory` fixture is one per test; a module-scoped scenario (one run,
+    several tests asserting on it) makes its own with `tmp_path_factory`."""
 
-    def __init__(self, kafka: KafkaSettings, tmp_path: Path, unique_name: str) -> None:
+    def __init__(self, kafka: KafkaSettings, directory: Path, name: str) -> None:
         self.kafka = kafka
-        self.tmp_path = tmp_path
-        self.unique_name = unique_name
+        self.directory = directory
+        self.name = name
         self.stacks: list[Stack] = []
 
     def __call__(self, config: str) -> Stack:
-        index = len(self.stacks)
-        path = self.tmp_path / f"pipeline-{index}.yaml"
-        path.write_text(config.replace("{prefix}", self.unique_name).replace("{service}", self.unique_name))
-        logs = self.tmp_path / f"logs-{index}"
+        n = len(self.stacks)
+        path = self.directory / f"pipeline-{n}.yaml"
+        path.write_text(config.replace("{prefix}", self.name).replace("{service}", self.name))
+        logs = self.directory / f"logs-{n}"
         logs.mkdir()
         stack = Stack(self.kafka, path, logs)
         self.stacks.append(stack)
         return stack
 
     def stop_all(self) -> None:
-        """Stop every process of every stack built (SIGTERM, then SIGKILL after 20 s)."""
+        """Stop every process of every stack made (SIGTERM, then SIGKILL after 20 s)."""
         for stack in self.stacks:
             stack.stop_all()
 

@@ -7,7 +7,7 @@ code. Handlers call :func:`read_parsed_body` and answer errors with :func:`error
 
 from __future__ import annotations
 
-from .encodings import SUPPORTED_ENCODINGS, decode_content_encoding
+from .encodings import SUPPORTED_ENCODINGS, decode_content_encoding, decode_off_loop
 from .errors import BodyError
 from .limits import BodyLimits
 from .parsing import parse_body
@@ -21,6 +21,7 @@ __all__ = [
     "SERVER_KWARGS",
     "SUPPORTED_ENCODINGS",
     "decode_content_encoding",
+    "decode_off_loop",
     "error_response",
     "parse_body",
     "read_parsed_body",

@@ -8,7 +8,7 @@ from typing import Any, Final
 
 from aiohttp import hdrs, web
 
-from .encodings import decode_content_encoding
+from .encodings import decode_off_loop
 from .errors import BodyError
 from .limits import BodyLimits
 from .parsing import parse_body_typed
@@ -42,7 +42,7 @@ async def read_parsed_body(request: web.Request, limits: BodyLimits) -> ParsedBo
     for anything the sender can fix."""
     wire = await read_wire_body(request, limits)
     headers = request.headers
-    raw = decode_content_encoding(wire, headers.get(hdrs.CONTENT_ENCODING), limits)
+    raw = await decode_off_loop(wire, headers.get(hdrs.CONTENT_ENCODING), limits)
     content_type, data = parse_body_typed(raw, headers.get(hdrs.CONTENT_TYPE), limits)
     return ParsedBody(data=data, content_type=content_type, raw=raw, wire=wire)
 

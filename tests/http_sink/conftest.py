@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from tests.http_sink.helpers import RecordingDialer, SteerableSink
+from tests.egress_helpers import RecordingDialer
+from tests.http_sink.helpers import SteerableSink
 
 
 @pytest.fixture

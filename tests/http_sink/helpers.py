@@ -1,22 +1,19 @@
-"""Builders for HTTP sink tests: a steerable receiver, a fake DNS, a recording dialer.
+"""Builders for HTTP sink tests: a steerable receiver, sinks and requests for one destination.
 
-No test here sends a packet outside 127.0.0.0/8 or ::1: `RecordingDialer` refuses to create a
-socket for any other address (after recording the attempt), so a broken guard fails a test
-instead of reaching the network.
+No test here sends a packet outside 127.0.0.0/8 or ::1: the fake DNS and the recording dialer
+(tests/egress_helpers.py) refuse to, so a broken guard fails a test instead of
+reaching the network.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from aiohttp import web
-from aiohttp.abc import AbstractResolver, ResolveResult
 
 from connectors.http import HttpSink, HttpSinkConfig
 from connectors.registry import check_destinations
@@ -65,47 +62,6 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _result(host: str, address: str, port: int) -> ResolveResult:
-    family = socket.AF_INET6 if ipaddress.ip_address(address).version == 6 else socket.AF_INET
-    return {"hostname": host, "host": address, "port": port, "family": family,
-            "proto": 0, "flags": socket.AI_NUMERICHOST}
-
-
-@dataclass
-class FakeResolver(AbstractResolver):
-    """DNS from a table: `answers[host]` is a list of answers, one per lookup (the last repeats)."""
-
-    answers: dict[str, Sequence[Sequence[str]]] = field(default_factory=dict)
-    lookups: list[str] = field(default_factory=list)
-
-    async def resolve(self, host: str, port: int = 0,
-                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
-        answers = self.answers.get(host)
-        if answers is None:
-            raise OSError(f"fake DNS: unknown host {host}")
-        n = self.lookups.count(host)
-        self.lookups.append(host)
-        return [_result(host, a, port) for a in answers[min(n, len(answers) - 1)]]
-
-    async def close(self) -> None:
-        pass
-
-
-@dataclass
-class RecordingDialer:
-    """A `socket_factory`: records every address a connection is attempted to; refuses (never
-    creates a socket for) anything outside loopback."""
-
-    attempts: list[str] = field(default_factory=list)
-
-    def __call__(self, addr_info: Any) -> socket.socket:
-        family, type_, proto, _, address = addr_info
-        self.attempts.append(address[0])
-        if not ipaddress.ip_address(address[0]).is_loopback:
-            raise OSError(f"test dialer: refusing a non-loopback connection to {address[0]}")
-        return socket.socket(family, type_, proto)
 
 
 @dataclass

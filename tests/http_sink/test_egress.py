@@ -13,14 +13,8 @@ import pytest
 from connectors.egress import EgressPolicy, category_of
 from connectors.sink import Delivered, Failed
 from schemas.config.egress import EgressSpec
-from tests.http_sink.helpers import (
-    ALLOW_LOOPBACK,
-    FakeResolver,
-    RecordingDialer,
-    SteerableSink,
-    http_sink,
-    request,
-)
+from tests.egress_helpers import FakeResolver, RecordingDialer
+from tests.http_sink.helpers import ALLOW_LOOPBACK, SteerableSink, http_sink, request
 
 
 async def deliver(settings: dict, egress: dict | None, dialer: RecordingDialer,
@@ -70,6 +64,14 @@ async def test_a_literal_non_public_address_is_refused_without_a_dial(url, categ
     outcome = await deliver({"url": url}, None, dialer)
     assert_denied(outcome, category)
     assert dialer.attempts == []
+
+
+async def test_a_refused_ipv6_address_carrying_an_ipv4_one_names_it(dialer) -> None:
+    # The URL normalises [::ffff:169.254.169.254] to ::ffff:a9fe:a9fe; the reason must still say
+    # which address that is, or nobody reading the dead letter recognises the metadata address.
+    outcome = await deliver({"url": "http://[::ffff:169.254.169.254]/"}, None, dialer)
+    assert_denied(outcome, "link-local")
+    assert "(link-local), which is 169.254.169.254; " in outcome.error, outcome.error
 
 
 async def test_loopback_without_an_allow_list_is_refused(receiver: SteerableSink, dialer) -> None:

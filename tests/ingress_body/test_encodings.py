@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gzip
-import struct
+import threading
 import time
 import tracemalloc
 import zlib
@@ -12,12 +12,12 @@ from collections.abc import Callable
 import brotli
 import pytest
 
-from ingress.body import BodyError, BodyLimits, decode_content_encoding
+from ingress.body import BodyError, BodyLimits, decode_content_encoding, decode_off_loop, encodings
+from tests import abuse_helpers as abuse
+from tests.abuse_helpers import GIB, MIB
 
 LIMITS = BodyLimits()
 PAYLOAD = b'{"event": "payment.succeeded", "amount": 1000}' * 20
-GIB = 1 << 30
-MIB = 1 << 20
 
 
 def _raw_deflate(data: bytes) -> bytes:
@@ -101,29 +101,14 @@ def test_decoded_size_over_limit_is_413() -> None:
 
 @pytest.fixture(scope="module")
 def gzip_bomb() -> bytes:
-    """A valid gzip of 1 GiB of zeros (~1 MiB), built without ever holding 1 GiB.
-
-    After a full flush deflate restarts with no history, so every following 1 MiB block of
-    zeros compresses to the same bytes: compress two blocks, repeat the second.
-    """
-    zeros = bytes(MIB)
-    c = zlib.compressobj(9, zlib.DEFLATED, -15)
-    first = c.compress(zeros) + c.flush(zlib.Z_FULL_FLUSH)
-    block = c.compress(zeros) + c.flush(zlib.Z_FULL_FLUSH)
-    crc = 0
-    for _ in range(GIB // MIB):
-        crc = zlib.crc32(zeros, crc)
-    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
-    trailer = struct.pack("<II", crc, GIB & 0xFFFFFFFF)
-    return header + first + block * (GIB // MIB - 1) + c.flush() + trailer
+    """A valid gzip of 1 GiB of zeros (~1 MiB)."""
+    return abuse.gzip_bomb(GIB)
 
 
 @pytest.fixture(scope="module")
 def brotli_bomb() -> bytes:
-    """1 GiB of zeros through brotli, compressed chunk by chunk (output ~ a few KiB)."""
-    c = brotli.Compressor(quality=5)
-    zeros = bytes(MIB)
-    return b"".join([*(c.process(zeros) for _ in range(GIB // MIB)), c.finish()])
+    """1 GiB of zeros through brotli (a few KiB)."""
+    return abuse.brotli_bomb(GIB)
 
 
 def _bounded(decode: Callable[[], bytes], limit: int) -> None:
@@ -154,3 +139,29 @@ def test_brotli_bomb_is_413_quickly_in_bounded_memory(brotli_bomb: bytes) -> Non
 def test_stacked_bomb_is_413_in_bounded_memory(gzip_bomb: bytes) -> None:
     wire = brotli.compress(gzip_bomb, quality=1)
     _bounded(lambda: decode_content_encoding(wire, "gzip, br", LIMITS), LIMITS.max_decoded_bytes)
+
+
+async def test_decoding_off_loop_inflates_in_the_decoding_thread_not_the_event_loop(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    threads: list[str] = []
+    real = encodings._DECODERS["gzip"]
+
+    def recording(wire: bytes, limit: int) -> bytes:
+        threads.append(threading.current_thread().name)
+        return real(wire, limit)
+
+    monkeypatch.setitem(encodings._DECODERS, "gzip", recording)
+    assert await decode_off_loop(gzip.compress(PAYLOAD), "gzip", LIMITS) == PAYLOAD
+    assert len(threads) == 1 and threads[0].startswith("eis-decode"), threads
+    assert threads[0] != threading.current_thread().name
+
+
+async def test_decoding_off_loop_returns_an_unencoded_body_itself() -> None:
+    assert await decode_off_loop(PAYLOAD, None, LIMITS) is PAYLOAD
+    assert await decode_off_loop(PAYLOAD, "identity", LIMITS) is PAYLOAD
+
+
+async def test_decoding_off_loop_refuses_a_bomb_413(gzip_bomb: bytes) -> None:
+    with pytest.raises(BodyError) as info:
+        await decode_off_loop(gzip_bomb, "gzip", LIMITS)
+    assert (info.value.status, info.value.code) == (413, "decoded_body_too_large")

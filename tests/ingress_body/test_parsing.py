@@ -6,6 +6,7 @@ import pytest
 
 from ingress.body import BodyError, BodyLimits, parse_body
 from ingress.body.parsing import parse_body_typed
+from tests.abuse_helpers import deep_json
 
 LIMITS = BodyLimits()
 
@@ -54,7 +55,7 @@ def test_empty_body_with_json_type_is_400() -> None:
 
 
 def test_json_nested_100000_deep_is_400_not_recursion_error() -> None:
-    err = _error(b"[" * 100_000 + b"]" * 100_000, "application/json")
+    err = _error(deep_json(100_000), "application/json")
     assert (err.status, err.code) == (400, "json_too_deep")
 
 

@@ -8,11 +8,14 @@ import time
 import pytest
 
 from ingress.settings import IngressSettings, ServerLimits
+from tests.abuse_helpers import raw_exchange, request_head, trickle
 
 from .conftest import ADMIN_KEY, App, EdgeFactory, end_offsets
 
 CONFIG = """
 service: limits
+ingestion:
+  protocols: [{http: {auth: none}}]
 webhooks:
   - id: hook
     verification: {type: none}
@@ -29,21 +32,13 @@ async def start(edge: EdgeFactory) -> App:
     return await edge.start(await edge.pipeline(CONFIG), IngressSettings(admin_key=ADMIN_KEY, server=LIMITS))
 
 
-async def raw(app: App, data: bytes, wait: float = 3.0) -> bytes:
+async def raw(app: App, data: bytes, wait: float = 3.0) -> bytes:  # noqa: ASYNC109
     """Send bytes on a fresh connection; what came back before the server closed (or `wait`)."""
-    host, port = app.url.removeprefix("http://").split(":")
-    reader, writer = await asyncio.open_connection(host, int(port))
-    writer.write(data)
-    await writer.drain()
-    try:
-        return await asyncio.wait_for(reader.read(65536), wait)
-    finally:
-        writer.close()
+    return await raw_exchange(app.url, data, wait)
 
 
 def head(extra: str = "", body: bytes = b'{"type": "t"}') -> bytes:
-    return (f"POST /webhooks/hook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{extra}"
-            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    return request_head("/webhooks/hook", extra, body)
 
 
 async def test_a_header_value_over_max_field_size_is_refused_400(edge: EdgeFactory) -> None:
@@ -67,16 +62,8 @@ async def test_a_slow_client_does_not_block_a_legitimate_one_and_is_cut_off(edge
     reader, writer = await asyncio.open_connection(host, int(port))
     started = time.monotonic()
 
-    async def trickle() -> None:   # slow-loris: a header byte every 200 ms, never finishing
-        try:
-            for byte in b"POST /webhooks/hook HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaa":
-                writer.write(bytes([byte]))
-                await writer.drain()
-                await asyncio.sleep(0.2)
-        except ConnectionError:
-            pass
-
-    task = asyncio.create_task(trickle())
+    slow_head = b"POST /webhooks/hook HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    task = asyncio.create_task(trickle(writer, slow_head, 0.2))   # slow-loris, never finishing
     status, answer, _ = await app.post("/webhooks/hook", {"type": "t"})
     assert status == 200, answer
     assert await asyncio.wait_for(reader.read(), 5.0) == b""   # the server closed it
@@ -85,19 +72,20 @@ async def test_a_slow_client_does_not_block_a_legitimate_one_and_is_cut_off(edge
     writer.close()
 
 
-async def test_a_body_slower_than_the_body_timeout_is_408(edge: EdgeFactory) -> None:
+@pytest.mark.parametrize(("path", "source"), [("/webhooks/hook", "hook"), ("/v1/events", "api")])
+async def test_a_body_slower_than_the_body_timeout_is_408(edge: EdgeFactory, path: str, source: str) -> None:
     app = await start(edge)
     host, port = app.url.removeprefix("http://").split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
     body = b'{"type": "t", "pad": "' + b"x" * 100 + b'"}'
-    writer.write(head(body=b"")[: -len(b"Content-Length: 0\r\n\r\n")] + f"Content-Length: {len(body)}\r\n\r\n".encode())
+    writer.write(request_head(path, body=body)[: -len(body)])
     writer.write(body[:10])
     await writer.drain()
     answer = await asyncio.wait_for(reader.read(65536), 5.0)
     writer.close()
     assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
     assert b"body_timeout" in answer
-    assert await end_offsets(app.kafka, app.pipeline.topics.inbound("hook")) == 0
+    assert await end_offsets(app.kafka, app.pipeline.topics.inbound(source)) == 0
 
 
 async def test_connections_over_max_connections_are_answered_503(edge: EdgeFactory) -> None:

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from tests.reliability.harness import ChaosSink
-from tests.stack_helpers import PrivateBroker, StackMaker
+from tests.stack_helpers import PrivateBroker, StackFactory
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def chaos_events() -> int:
     """Events per scenario: `EIS_CHAOS_EVENTS` (`make chaos`: 10000), small in `make test`."""
     return int(os.environ.get("EIS_CHAOS_EVENTS", "300"))
@@ -45,10 +45,10 @@ def private_broker(tmp_path: Path) -> Iterator[PrivateBroker]:
 
 @pytest.fixture
 def private_stack_factory(private_broker: PrivateBroker, tmp_path: Path,
-                          unique_name: str) -> Iterator[StackMaker]:
+                          unique_name: str) -> Iterator[StackFactory]:
     """`stack_factory` against `private_broker` (its processes stop before the broker does)."""
     private = tmp_path / "private"
     private.mkdir()
-    maker = StackMaker(private_broker.settings, private, unique_name)
-    yield maker
-    maker.stop_all()
+    factory = StackFactory(private_broker.settings, private, unique_name)
+    yield factory
+    factory.stop_all()

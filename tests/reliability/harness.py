@@ -97,6 +97,13 @@ class LoadGenerator:
     def acked_count(self) -> int:
         return len(self.acked)
 
+    def latency_ms(self) -> dict[str, float]:
+        """Median, 99th percentile and maximum of the acknowledged requests' latencies (ms)."""
+        ordered = sorted(a.at - a.sent_at for a in self.answers
+                         if isinstance(a.status, int) and 200 <= a.status < 300) or [0.0]
+        p50, p99 = (ordered[min(len(ordered) - 1, int(q * len(ordered)))] for q in (0.5, 0.99))
+        return {"p50": round(1000 * p50, 1), "p99": round(1000 * p99, 1), "max": round(1000 * ordered[-1], 1)}
+
     def event(self, key: str, seq: int) -> dict[str, Any]:
         body: dict[str, Any] = {"type": "reading", "deviceId": key, "seq": seq}
         if self.extra is not None:
@@ -202,7 +209,7 @@ class ChaosSink(RecordingSink):
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
+        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return self
@@ -402,8 +409,11 @@ def destination_report(dest: Destination, acked: dict[str, Ack], parked: list[Pa
 
 
 def dead_letter_summary(parked: list[Parked]) -> dict[str, Any]:
+    """How many were parked, by `stage/reason` and by last error (the 20 most common), and the
+    first 20 records."""
     reasons = Counter(f"{p.stage}/{p.reason}" for p in parked)
-    return {"count": len(parked), "by_reason": dict(reasons),
+    errors = Counter(p.last_error or "" for p in parked)
+    return {"count": len(parked), "by_reason": dict(reasons), "by_error": dict(errors.most_common(20)),
             "records": [asdict(p) for p in parked[:20]]}
 
 
@@ -430,6 +440,15 @@ class Report:
     def __str__(self) -> str:
         return self.json()
 
+    def save(self) -> None:
+        """Write the report to `$EIS_CHAOS_REPORTS/<scenario>.json` when that is set (again after
+        a scenario added figures of its own)."""
+        directory = os.environ.get(REPORTS_ENV)
+        if directory:
+            path = Path(directory)
+            path.mkdir(parents=True, exist_ok=True)
+            (path / f"{self.data['scenario']}.json").write_text(self.json())
+
 
 def build_report(scenario: str, acked: dict[str, Ack], destinations: list[Destination],
                  parked: list[Parked], duration_s: float, **extra: Any) -> Report:
@@ -447,11 +466,7 @@ def build_report(scenario: str, acked: dict[str, Ack], destinations: list[Destin
         **extra,
     }
     report = Report(data)
-    directory = os.environ.get(REPORTS_ENV)
-    if directory:
-        path = Path(directory)
-        path.mkdir(parents=True, exist_ok=True)
-        (path / f"{scenario}.json").write_text(report.json())
+    report.save()
     return report
 
 
