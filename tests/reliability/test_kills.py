@@ -77,6 +77,7 @@ async def test_connector_sigkill_three_times_delivers_all_and_duplicates_keep_th
                          [running.destination("r.s", sink, ordered=True)], started=began, timeout=120,
                          settle_s=2, delivered_at_kills=delivered_at_kills)
     report.data["redeliveries"] = redeliveries_between(sink.arrivals, killed_at)
+    report.save()
     figures = report.of("r.s")
     assert report.lost == 0 and figures["dead_lettered"] == 0, report
     assert figures["delivered"] == len(load.acked), report
@@ -114,6 +115,7 @@ async def test_rebalance_storm_of_workers_loses_nothing_duplicates_little_and_ke
                          [running.destination("r.s", sink, ordered=True)], started=began, timeout=90,
                          settle_s=2, changes=changes)
     report.data["duplicates_at"] = duplicate_times(sink, began)
+    report.save()
     assert report.lost == 0, report
     assert report.data["inversions"] == 0, report
     # Each membership change may re-route what a moved partition finished since its last commit
