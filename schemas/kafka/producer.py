@@ -85,6 +85,9 @@ class AsyncProducer:
         self._broker_down = False
         self._stopped = False
         self.replacements = 0  # clients replaced as unusable (see _replace_client)
+        # A send and a client replacement never interleave: a record handed to a client after
+        # it was drained would never be answered.
+        self._client_lock = threading.Lock()
         self._timeouts_since_ack = 0  # poll thread: timed-out records since the last ack
         self._next_probe = 0.0  # poll thread: monotonic time of the next stuck-client probe
 
@@ -155,7 +158,7 @@ class AsyncProducer:
         up with a retriable `KafkaDeliveryError` after `message_timeout_ms` of waiting.
         Records sent one after another to the same partition are written in that order.
         """
-        producer, loop = self._require_started()
+        _, loop = self._require_started()
         fut: asyncio.Future[Delivered] = loop.create_future()
 
         def on_delivery(err: confluent_kafka.KafkaError | None, msg: Any) -> None:
@@ -168,7 +171,9 @@ class AsyncProducer:
         deadline: float | None = None
         while True:
             try:
-                producer.produce(topic, value, **kwargs)
+                with self._client_lock:
+                    producer, _ = self._require_started()
+                    producer.produce(topic, value, **kwargs)
                 return fut
             except BufferError:
                 # Queue full: wait for acks to make room; dropping would lose the record.
@@ -317,6 +322,10 @@ class AsyncProducer:
             reason,
             len(failed),
         )
+        replacement = self._new_client()
+        with self._client_lock:   # from here on, sends go to the new client only
+            self._producer = replacement
+            self._fatal = None
         # librdkafka fails what is queued with the fatal error; purge also what is in flight,
         # and flush to collect the reports so every waiter is answered before the client goes.
         for step in (
@@ -328,8 +337,6 @@ class AsyncProducer:
             except confluent_kafka.KafkaException as e:
                 log.debug("kafka producer: while draining the failed client: %s", e)
         self._dispatch()
-        self._producer = self._new_client()
-        self._fatal = None
         self._timeouts_since_ack = 0
         self.replacements += 1
 
