@@ -4,6 +4,7 @@ and, idempotently, by each role at start)."""
 from __future__ import annotations
 
 from schemas.config.compiled import Pipeline
+from schemas.destination_state import destination_state_topic
 from schemas.kafka.admin import TopicSpec
 
 # A destination's dead letters wait for an operator: keep them longer than a week-long holiday.
@@ -35,4 +36,5 @@ def topic_plan(pipeline: Pipeline) -> list[TopicSpec]:
     plan.append(TopicSpec(topics.receipts, pipeline.spec.kafka.receipts_partitions or partitions, rf))
     plan.append(TopicSpec(topics.invalid, partitions, rf))
     plan.append(TopicSpec(topics.sources, 1, rf, {"cleanup.policy": "compact"}))
+    plan.append(destination_state_topic(topics.destination_state, rf))
     return plan
