@@ -170,6 +170,11 @@ class DestinationRunner:
             if lane is not None:
                 await lane.stop()
         await self._commit(revoked)
+        # librdkafka keeps a partition's pause across its revocation and re-assignment to this
+        # member (librdkafka #1849): forgotten in `paused`, it would never be fetched again.
+        stale = [tp for tp in revoked if tp in self.paused]
+        if stale and self.consumer is not None:
+            self.consumer.resume([TopicPartition(t, p) for t, p in stale])
         for tp in revoked:
             self.lanes.pop(tp, None)
             self.paused.discard(tp)

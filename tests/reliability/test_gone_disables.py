@@ -1,6 +1,7 @@
 """Issue 6's matrix, "410 disabling the destination": a 410 Gone holds the destination's events
-in Kafka (nothing delivered, nothing dead-lettered) across a connector SIGKILL, until an
-operator enables it; then every acknowledged event is delivered, the 410'd one attempted again.
+in Kafka (nothing delivered, nothing dead-lettered) in every `eis connect` process of the group
+and across a connector SIGKILL, until an operator enables it; then every acknowledged event is
+delivered, the 410'd one attempted again.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ async def test_a_410_disables_the_destination_until_an_operator_enables_it(stack
     began = time.monotonic()
     sink = ScriptedSink(plan={GONE_SEQ: [410, 200]})
     await sink.start()
-    metrics_port = free_port()
+    metrics_port, other_port = free_port(), free_port()
     try:
         config = pipeline_config([{"name": "r", "destinations": [http("s", f"{sink.url}/in")]}],
                                  retry={"maxAttempts": 3, "initialDelay": 50, "maxDelay": 200})
@@ -49,11 +50,15 @@ async def test_a_410_disables_the_destination_until_an_operator_enables_it(stack
         metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
         state_url = f"{stack.ingress_url}/v1/destinations/r.s"
         disabled = lambda text: sample(text, "eis_destination_disabled", destination="r.s")  # noqa: E731
+        # A second `eis connect` of the group: it learns of the 410 from the state topic only.
+        running.start("connect-2", "connect", env={"EIS_CONNECT_METRICS_PORT": str(other_port)})
+        other_url = f"http://127.0.0.1:{other_port}/metrics"
+        await stack.wait_http(other_url, timeout=60)
 
         before = LoadGenerator(lambda: stack.ingress_url, keys=3, batch=1)
         await before.run(6)
         await until(lambda: set(before.acked) <= sink.delivered_ids(), 60, "events before the 410 delivered")
-        assert disabled(await metrics_text(metrics_url)) == 0
+        assert disabled(await metrics_text(metrics_url)) == 0 == disabled(await metrics_text(other_url))
 
         gone = LoadGenerator(lambda: stack.ingress_url, keys=1, batch=1, extra=shifted(GONE_SEQ))
         await gone.run(1)
@@ -75,7 +80,9 @@ async def test_a_410_disables_the_destination_until_an_operator_enables_it(stack
             assert status == 200 and state["state"] == "disabled", state
             assert state["eventId"] == gone_id and state["status"] == 410, state
             assert disabled(await metrics_text(metrics_url)) == 1
-            assert stack.log("connect").count("destination r.s disabled") == 1, stack.log("connect")
+            assert disabled(await metrics_text(other_url)) == 1
+            logs = stack.log("connect") + stack.log("connect-2")
+            assert logs.count("destination r.s disabled") == 2, logs     # once per process
             shown = stack.run_cli("destinations", "show", "r.s", "-c", str(stack.config_path))
             assert orjson.loads(shown.stdout)["state"] == "disabled", shown.stderr
 
@@ -100,6 +107,7 @@ async def test_a_410_disables_the_destination_until_an_operator_enables_it(stack
     assert len(sink.attempts[GONE_SEQ]) == 2, "the 410'd event is attempted again after enable"
     assert gone_id in sink.delivered_ids()
     assert disabled(await metrics_text(metrics_url)) == 0
+    assert disabled(await metrics_text(other_url)) == 0
 
 
 def held_check(sink: ScriptedSink, held: dict[str, object], gone_id: str) -> None:
