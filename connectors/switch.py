@@ -55,6 +55,7 @@ class Switch:
         self.metrics = metrics
         self.listeners: list[Callable[[], None]] = []   # called on every enable/disable
         self._persist = persist
+        self._writing: asyncio.Future[None] | None = None
         self._enabled = asyncio.Event()
         self._enabled.set()
         metrics.destination_disabled.labels(destination).set(0)
@@ -86,6 +87,13 @@ class Switch:
         if self.disabled:
             return
         self.apply(record)
+        # The write belongs to the switch, not to the calling lane: a rebalance cancels lanes,
+        # and a write cancelled before it was enqueued would leave the destination disabled
+        # here only (seen in test_gone_disables).
+        self._writing = asyncio.ensure_future(self._write(record, stopping))
+        await asyncio.shield(self._writing)
+
+    async def _write(self, record: DestinationState, stopping: asyncio.Event) -> None:
         while self._persist is not None:
             try:
                 await self._persist(self.destination, record)
@@ -135,6 +143,7 @@ class DestinationSwitches:
         # of the same destination (read late) undo a newer local disable.
         self._unread: dict[str, list[bytes]] = {}
         self._fence: int | None = None
+        self._read_to = -1                      # highest offset the tail applied
         self._loaded = asyncio.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -160,6 +169,8 @@ class DestinationSwitches:
                                             name="eis-destination-state", daemon=True)
             self._thread.start()
             self._fence = (await self.producer.produce(self.topic, b"", FENCE_KEY)).offset
+            if self._read_to >= self._fence:   # the tail read the fence before its ack came back
+                self._loaded.set()
             await asyncio.wait_for(self._loaded.wait(), LOAD_TIMEOUT_S)
         except (KafkaClientError, confluent_kafka.KafkaException, TimeoutError) as exc:
             await self.stop()
@@ -181,7 +192,8 @@ class DestinationSwitches:
 
     async def _produce(self, destination: str, value: bytes) -> None:
         try:
-            await self.producer.produce(self.topic, value, destination.encode())
+            written = await self.producer.produce(self.topic, value, destination.encode())
+            log.info("destination %s: state written to %s at offset %d", destination, self.topic, written.offset)
         except BaseException:
             unread = self._unread.get(destination, [])
             if value in unread:
@@ -221,6 +233,7 @@ class DestinationSwitches:
                 changed = apply_record(self.states, key, value)
                 if changed is not None and changed in self.switches:
                     self.switches[changed].apply(self.states.get(changed, NEVER_DISABLED))
+            self._read_to = max(self._read_to, offset)
             if self._fence is not None and offset >= self._fence:
                 self._loaded.set()
 
