@@ -23,8 +23,10 @@ from connectors.dedup import DeliveredStore
 from connectors.delays import RetryState, retry_headers
 from connectors.outcomes import AttemptHistory, OutcomeWriter, now_ms
 from connectors.sink import Delivered, DeliveryRequest, Failed, Outcome, Sink, is_transactional
+from connectors.switch import Switch
 from schemas import headers as h
 from schemas.config import CompiledDestination
+from schemas.destination_state import DestinationState
 from schemas.envelope import Envelope, decode
 from schemas.errors import DecodeError
 from schemas.ids import idempotency_key
@@ -55,7 +57,7 @@ class Deliverer:
     def __init__(self, destination: CompiledDestination, sink: Sink, writer: OutcomeWriter,
                  metrics: Metrics, stopping: asyncio.Event, rng: random.Random,
                  breaker: CircuitBreaker | None = None, budget: RetryBudget | None = None,
-                 store: DeliveredStore | None = None) -> None:
+                 store: DeliveredStore | None = None, switch: Switch | None = None) -> None:
         self.destination = destination
         self.policy = destination.policy
         self.sink = sink
@@ -66,6 +68,7 @@ class Deliverer:
         self.breaker = breaker
         self.budget = budget
         self.store = store
+        self.switch = switch
         self._transactional = is_transactional(sink)
 
     async def handle(self, message: Message) -> bool:
@@ -140,6 +143,17 @@ class Deliverer:
                     max(0.0, (now_ms() - envelope.received_at) / 1000))
                 return await settle()
 
+            if isinstance(outcome, Failed) and outcome.gone and self.switch is not None:
+                await self.switch.disable(DestinationState.gone(envelope.id, status or 410, outcome.error),
+                                          self.stopping)
+                if self.policy.guarantees != "at-most-once":   # at-most-once: never a second attempt
+                    self._record_result(True, "permanent")      # it answered: up, just gone
+                    # Held in place, not dead-lettered: attempted again once an operator enables
+                    # the destination (the loop's `_admit` waits for that).
+                    pending.append(await self.writer.receipt(
+                        envelope.id, key, attempt, "retrying", attempt_ms, envelope.received_at, status,
+                        f"{error}; destination disabled until an operator enables it"))
+                    continue
             retriable = retry.retries(failure_kind(outcome))
             self._record_result(not retriable, "retriable" if retriable else "permanent")
             reason = None
@@ -186,7 +200,10 @@ class Deliverer:
             self.breaker.record(ok)
 
     async def _admit(self) -> bool:
-        """Wait for the circuit breaker (if any); False when stopping came first."""
+        """Wait while the destination is disabled, then for the circuit breaker (if any); False
+        when stopping came first."""
+        if self.switch is not None and not await self.switch.wait_enabled(self.stopping):
+            return False
         breaker = self.breaker
         if breaker is None or breaker.closed:
             return True

@@ -9,6 +9,9 @@ from connectors.sink import Delivered, Failed, Outcome
 
 # Timeouts, "too early", throttling and server errors may pass; other 4xx will not.
 RETRIABLE_STATUSES = frozenset({408, 425, 429})
+# "The endpoint no longer exists": every later event would fail the same way, so the runner
+# disables the destination instead of dead-lettering its whole stream (issue 6's matrix).
+GONE = 410
 MAX_RETRY_AFTER_S = 3600.0
 
 
@@ -39,6 +42,8 @@ def outcome_of_status(status: int, retry_after: str | None, body_excerpt: str,
     if 300 <= status < 400:
         why = "not a followable redirect" if followed_redirects else "redirects are not followed"
         return Failed(f"{detail} ({why})", retriable=False, status_code=status)
+    if status == GONE:
+        return Failed(detail, retriable=False, status_code=status, gone=True)
     retriable = status in RETRIABLE_STATUSES or status >= 500
     return Failed(detail, retriable=retriable, status_code=status,
                   retry_after_s=parse_retry_after(retry_after) if retriable else None)

@@ -10,6 +10,7 @@ import sys
 from aiohttp import web
 
 from connectors.runner import DestinationRunner
+from connectors.switch import DestinationStateUnavailable, DestinationSwitches
 from schemas.config import Pipeline
 from schemas.kafka.producer import AsyncProducer
 from schemas.kafka.settings import KafkaSettings
@@ -22,7 +23,12 @@ async def serve_connectors(pipeline: Pipeline, destination_ids: list[str], setti
     chosen = [pipeline.destinations[d] for d in destination_ids] if destination_ids \
         else list(pipeline.destinations.values())
     async with AsyncProducer(settings) as producer:
-        runners = [DestinationRunner(pipeline, d, settings, producer, metrics) for d in chosen]
+        switches = DestinationSwitches(settings, pipeline.topics.destination_state,
+                                       pipeline.spec.kafka.replication_factor, producer, metrics)
+        runners = [DestinationRunner(pipeline, d, settings, producer, metrics, switches=switches)
+                   for d in chosen]
+        # Before any delivery: a destination disabled before a restart stays disabled.
+        await switches.start()
         site = await _metrics_site(metrics, metrics_port) if metrics_port else None
         tasks = [asyncio.create_task(r.run(), name=r.destination.id) for r in runners]
         stopper = asyncio.create_task(stop.wait())
@@ -33,6 +39,7 @@ async def serve_connectors(pipeline: Pipeline, destination_ids: list[str], setti
                 runner.stop()
             results = await asyncio.gather(*tasks, return_exceptions=True)
             stopper.cancel()
+            await switches.stop()
             if site is not None:
                 await site.cleanup()
         for result in results:
@@ -75,5 +82,9 @@ def run_connectors(pipeline: Pipeline, destination_ids: list[str]) -> int:
         await serve_connectors(pipeline, destination_ids, KafkaSettings.from_env(),
                                process_metrics(), stop, port)
 
-    uvloop.run(main())
+    try:
+        uvloop.run(main())
+    except DestinationStateUnavailable as exc:
+        print(f"eis connect: {exc}", file=sys.stderr)
+        return 1
     return 0

@@ -19,6 +19,7 @@ from connectors.deliver import Deliverer
 from connectors.lanes import Lane
 from connectors.outcomes import OutcomeWriter
 from connectors.registry import build_sink
+from connectors.switch import DestinationSwitches
 from schemas.config import CompiledDestination, Pipeline
 from schemas.kafka.consumer import AsyncConsumer
 from schemas.kafka.producer import AsyncProducer
@@ -46,7 +47,8 @@ class DestinationRunner:
     """Consumes one destination topic (and its delay tiers) and drives its sink."""
 
     def __init__(self, pipeline: Pipeline, destination: CompiledDestination, settings: KafkaSettings,
-                 producer: AsyncProducer, metrics: Metrics, rng: random.Random | None = None) -> None:
+                 producer: AsyncProducer, metrics: Metrics, rng: random.Random | None = None,
+                 switches: DestinationSwitches | None = None) -> None:
         self.pipeline = pipeline
         self.destination = destination
         self.policy = policy = destination.policy
@@ -62,8 +64,17 @@ class DestinationRunner:
         budget = RetryBudget(policy.retry_budget) if policy.retry_budget is not None else None
         self.store = DeliveredStore(settings, policy.delivered_topic, producer) \
             if policy.delivered_topic is not None else None
+        # `eis connect` shares one tail of the destination-state topic; a runner built alone
+        # (tests) reads it itself.
+        self._own_switches = switches is None
+        self.switches = switches or DestinationSwitches(
+            settings, pipeline.topics.destination_state, pipeline.spec.kafka.replication_factor,
+            producer, metrics)
+        self.switch = self.switches.switch(destination.id)
+        self.switch.listeners.append(self._apply_backpressure)
         self.deliverer = Deliverer(destination, self.sink, self.writer, metrics, self.stopping,
-                                   rng or random.Random(), self.breaker, budget, self.store)  # noqa: S311 - jitter
+                                   rng or random.Random(), self.breaker, budget, self.store,  # noqa: S311 - jitter
+                                   self.switch)
         self.slots = asyncio.Semaphore(policy.max_in_flight)
         self.topics = [destination.topic, *(tier.topic for tier in policy.retry_tiers)]
         self.lanes: dict[Partition, Lane] = {}
@@ -74,6 +85,8 @@ class DestinationRunner:
 
     async def run(self) -> None:
         """Deliver until `stop()`; then finish in-flight attempts, commit, and leave the group."""
+        if self._own_switches:
+            await self.switches.start()
         await self.sink.open()
         consumer = self.consumer = AsyncConsumer(self.settings, group_id(self.pipeline, self.destination))
         consumer.subscribe(self.topics, on_revoke=self._on_revoke)
@@ -91,6 +104,8 @@ class DestinationRunner:
             await self._commit(list(self.lanes))
             await consumer.close()
             await self.sink.close()
+            if self._own_switches:
+                await self.switches.stop()
 
     def stop(self) -> None:
         """Ask the runner to stop (SIGTERM): lanes stop between attempts."""
@@ -120,14 +135,15 @@ class DestinationRunner:
 
     def _apply_backpressure(self) -> None:
         """Pause a partition whose backlog is high, every partition while the destination's
-        total backlog is high or its circuit is not closed; resume below the low marks."""
+        total backlog is high, its circuit is not closed or it is disabled; resume below the
+        low marks."""
         consumer = self.consumer
         if consumer is None:
             return
-        circuit_open = self.breaker is not None and not self.breaker.closed
+        held = self.switch.disabled or (self.breaker is not None and not self.breaker.closed)
         total = sum(lane.backlog for lane in self.lanes.values())
-        all_high = circuit_open or total >= TOTAL_HIGH_WATER
-        all_low = not circuit_open and total <= TOTAL_LOW_WATER
+        all_high = held or total >= TOTAL_HIGH_WATER
+        all_low = not held and total <= TOTAL_LOW_WATER
         pause, resume = [], []
         for tp, lane in self.lanes.items():
             size = lane.backlog
@@ -154,6 +170,11 @@ class DestinationRunner:
             if lane is not None:
                 await lane.stop()
         await self._commit(revoked)
+        # librdkafka keeps a partition's pause across its revocation and re-assignment to this
+        # member (librdkafka #1849): forgotten in `paused`, it would never be fetched again.
+        stale = [tp for tp in revoked if tp in self.paused]
+        if stale and self.consumer is not None:
+            self.consumer.resume([TopicPartition(t, p) for t, p in stale])
         for tp in revoked:
             self.lanes.pop(tp, None)
             self.paused.discard(tp)

@@ -44,6 +44,8 @@ class Failed:
     one, a retriable failure counts as `network`, and a non-retriable one can never pass).
     The runner, not the sink, decides whether to retry: `retryOn` may widen or narrow
     `retriable` for status codes.
+    `gone`: the destination said it no longer exists (HTTP 410 Gone): the runner disables the
+    destination and holds this event and the ones after it until an operator enables it.
     """
 
     error: str
@@ -51,6 +53,7 @@ class Failed:
     status_code: int | None = None
     retry_after_s: float | None = None
     kind: str | None = None
+    gone: bool = False
 
 
 Outcome = Delivered | Failed

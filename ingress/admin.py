@@ -139,12 +139,12 @@ async def create_webhook(request: web.Request) -> web.Response:
         # The topic first: a source must never be served before its topic exists.
         await in_daemon_thread(lambda: ensure_topics(kafka, [TopicSpec(
             source.topic, pipeline.partitions, pipeline.spec.kafka.replication_factor)]))
-        stored = orjson.dumps({"definition": raw, "updatedAt": now_ms()})
-        await asyncio.wait_for(state.producer.produce(
-            pipeline.topics.sources, stored, spec.id.encode()), state.settings.produce_timeout_s)
     except (KafkaClientError, TimeoutError) as exc:
-        return error(503, "kafka_unavailable", f"the source was not stored: {exc}",
-                     {"Retry-After": str(state.settings.retry_after_s)})
+        return kafka_unavailable(state, f"the source was not stored: {exc}")
+    stored = orjson.dumps({"definition": raw, "updatedAt": now_ms()})
+    refusal = await store(state, pipeline.topics.sources, spec.id, stored, "the source was not stored")
+    if refusal is not None:
+        return refusal
     registry.put_written(source, stored)   # this process serves it at once; the others within a fetch
     return json_response(_describe(source), 200 if existing is not None else 201)
 
@@ -161,16 +161,30 @@ async def delete_webhook(request: web.Request) -> web.Response:
         return error(409, "config_source", f"`{source_id}` is defined by the config file")
     if source_id not in registry.provisioned:
         return error(404, "unknown_webhook", "no such provisioned webhook source")
-    try:
-        await asyncio.wait_for(state.producer.produce(
-            state.pipeline.topics.sources, None, source_id.encode()),  # type: ignore[arg-type]
-            state.settings.produce_timeout_s)
-    except (KafkaClientError, TimeoutError) as exc:
-        return error(503, "kafka_unavailable", f"the source was not deleted: {exc}",
-                     {"Retry-After": str(state.settings.retry_after_s)})
+    refusal = await store(state, state.pipeline.topics.sources, source_id, None, "the source was not deleted")
+    if refusal is not None:
+        return refusal
     registry.remove_written(source_id)
     # The topic is kept: events already accepted may still be waiting to be routed.
     return web.Response(status=204)
+
+
+def kafka_unavailable(state: IngressState, detail: str) -> web.Response:
+    """503 with Retry-After: Kafka did not take an admin write; repeating the request is safe."""
+    return error(503, "kafka_unavailable", detail, {"Retry-After": str(state.settings.retry_after_s)})
+
+
+async def store(state: IngressState, topic: str, key: str, value: bytes | None, what: str) -> web.Response | None:
+    """Write one record of a compacted admin topic (`value` None: a tombstone) and wait at most
+    the produce timeout for Kafka's acknowledgement; the 503 answer (`what` says what was not
+    done) when it did not come, None when the record is durable."""
+    try:
+        await asyncio.wait_for(state.producer.produce(
+            topic, value, key.encode()),  # type: ignore[arg-type]  # None: librdkafka writes a tombstone
+            state.settings.produce_timeout_s)
+    except (KafkaClientError, TimeoutError) as exc:
+        return kafka_unavailable(state, f"{what}: {exc}")
+    return None
 
 
 def _problem(path: str, message: str) -> ConfigProblem:

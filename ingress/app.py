@@ -11,6 +11,7 @@ from aiohttp import web
 from ingress.admin import add_admin_routes
 from ingress.cluster import ClusterState, now_ms
 from ingress.dead_letters_api import add_dead_letter_routes
+from ingress.destinations_api import add_destination_routes
 from ingress.lookups import delivery_status
 from ingress.publish import publish_events
 from ingress.replay import ReplayGuard, SeenIds
@@ -105,6 +106,7 @@ def create_app(pipeline: Pipeline, producer: AsyncProducer, metrics: Metrics,
     app.router.add_get("/v1/events/{event_id}/deliveries", delivery_status)
     add_admin_routes(app)
     add_dead_letter_routes(app)
+    add_destination_routes(app)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_view)
     return app

@@ -51,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     dlq.add_argument("--since", help="dead-lettered at or after: ISO-8601, epoch ms, or an age (2h)")
     dlq.add_argument("--until", help="dead-lettered before: ISO-8601, epoch ms, or an age (10m)")
 
+    destinations = commands.add_parser(
+        "destinations", help="show a destination's state, or enable one a 410 Gone disabled")
+    destinations.add_argument("action", choices=["show", "enable"])
+    destinations.add_argument("destination", help="destination id, e.g. orders.sink")
+    _add_config(destinations)
+
     validate = commands.add_parser("validate", help="check a pipeline file, listing every problem")
     validate.add_argument("file")
 
@@ -112,6 +118,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from ops.dlq import run_dlq
 
         return run_dlq(pipeline, args.action, args.destination, args.event, args.since, args.until)
+    if args.command == "destinations":
+        from ops.destinations import run_destinations
+
+        return run_destinations(pipeline, args.action, args.destination)
     if args.command == "connect":
         from connectors.process import run_connectors
 

@@ -67,6 +67,10 @@ class Metrics:
                                    ["destination"], registry=registry)
         self.circuit_transitions = Counter("eis_circuit_transitions_total", "circuit breaker state changes",
                                            ["destination", "to"], registry=registry)
+        self.destination_disabled = Gauge(
+            "eis_destination_disabled",
+            "1 while a destination is disabled (it answered 410 Gone; an operator enables it), else 0",
+            ["destination"], registry=registry)
 
     def exposition(self) -> tuple[bytes, str]:
         """The text format body and its content type, for a `/metrics` handler."""

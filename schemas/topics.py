@@ -55,6 +55,12 @@ class TopicNames:
         return f"{self.prefix}.sources"
 
     @property
+    def destination_state(self) -> str:
+        """Compacted destination states (disabled by a 410 Gone, enabled by an operator), keyed by
+        destination id: `eis.destination-state`."""
+        return f"{self.prefix}.destination-state"
+
+    @property
     def seen(self) -> str:
         """Compacted provider event ids the ingress accepted (replay protection) and ingress heartbeats."""
         return f"{self.prefix}.ingress.seen"

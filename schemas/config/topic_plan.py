@@ -4,6 +4,7 @@ and, idempotently, by each role at start)."""
 from __future__ import annotations
 
 from schemas.config.compiled import Pipeline
+from schemas.destination_state import destination_state_topic
 from schemas.kafka.admin import TopicSpec
 
 # A destination's dead letters wait for an operator: keep them longer than a week-long holiday.
@@ -42,4 +43,5 @@ def topic_plan(pipeline: Pipeline) -> list[TopicSpec]:
     # partition: ingress/cluster.py's readiness barrier relies on it).
     plan.append(TopicSpec(topics.seen, 1, rf, {"cleanup.policy": "compact,delete",
                                               "retention.ms": str(SEEN_RETENTION_MS)}))
+    plan.append(destination_state_topic(topics.destination_state, rf))
     return plan

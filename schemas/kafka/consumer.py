@@ -207,14 +207,18 @@ class AsyncConsumer:
         return await self._call(lambda: self._consumer.committed(list(partitions), timeout=timeout))
 
     def pause(self, partitions: Sequence[TopicPartition]) -> None:
-        """Stop fetching `partitions` (e.g. while their sink is down); keeps the assignment."""
+        """Stop fetching `partitions` (e.g. while their sink is down); keeps the assignment.
+        Takes effect before the next fetch (in the fetch thread, or the rebalance callback's
+        while a hook runs), so it is safe inside a hook and never blocks the loop."""
         self._require_open()
-        self._consumer.pause(list(partitions))
+        chosen = list(partitions)
+        self._run_now_or_in_callback(lambda: self._consumer.pause(chosen))
 
     def resume(self, partitions: Sequence[TopicPartition]) -> None:
-        """Fetch paused `partitions` again, from where they stopped."""
+        """Fetch paused `partitions` again, from where they stopped. Safe inside a rebalance hook."""
         self._require_open()
-        self._consumer.resume(list(partitions))
+        chosen = list(partitions)
+        self._run_now_or_in_callback(lambda: self._consumer.resume(chosen))
 
     def assignment(self) -> list[TopicPartition]:
         """The partitions this member currently owns."""
@@ -284,6 +288,20 @@ class AsyncConsumer:
                 result.set_result(fn())
             except BaseException as e:  # handed to the awaiting coroutine
                 result.set_exception(e)
+
+    def _run_now_or_in_callback(self, fn: Callable[[], object]) -> None:
+        # Like commits, pause/resume from another thread while a rebalance callback runs wait
+        # for the callback to return, and the callback waits for its hook on this loop: a
+        # deadlock until `hook_timeout` (seen: a resume in on_revoke stalled 30 s). So the call
+        # never runs on the loop: it goes to the callback's thread while a hook runs, else to
+        # the fetch thread (before its next consume); not awaited (callers are synchronous).
+        with self._work_lock:
+            work = self._callback_work
+            if work is not None:
+                work.put((fn, concurrent.futures.Future()))
+                return
+        if not self._closing:
+            self._fetcher.submit(fn)
 
     async def _call(self, fn: Callable[[], _T]) -> _T:
         """Run a blocking client call off the loop (in the callback thread during a hook)."""
