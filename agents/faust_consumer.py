@@ -19,14 +19,6 @@ agent ever routed (seen: 1 to 18 events lost per SIGTERM of a worker under load,
 message reached the router's stream just after the signal). `TunedConsumer.ack` refuses those:
 the partition's next owner processes them instead.
 
-And Faust seeks a partition back to its committed offset while records fetched before the seek
-are still being handed to the streams (after a restart it resumes the stream partitions, then
-seeks, with the fetcher already running). Its read mark is reset by the seek, so the next stale
-record looks like it jumped over a gap, and Faust counts a gap as acknowledged: a record the
-seek discarded from the prefetched batch was committed without ever reaching the router (seen:
-1 or 2 events lost per worker restart under load, one per partition). `TunedConsumer` stops
-handing out a batch fetched before a seek: the seek's own fetch delivers those records again.
-
 Left alone: on a rebalance Faust discards the revoked partitions' acknowledgements before its
 revocation handler commits, so the next owner re-routes up to one commit interval (plus a
 backlog taken in that interval) of each moved partition. Committing from our own revocation
@@ -37,12 +29,11 @@ for the hook); the commit interval bounds the window instead (`EIS_COMMIT_INTERV
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
-from typing import Any, cast
+from typing import Any
 
 from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
-from faust.types import TP, Message
+from faust.types import Message
 
 SCHEME = "eiskafka"
 _fetch_max_wait_ms = 1500
@@ -62,28 +53,6 @@ class TunedConsumer(faust_aiokafka.Consumer):
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
-
-    _seeks = 0   # counts seek starts and ends: a batch fetched across one is stale
-
-    async def perform_seek(self) -> None:
-        """Seek to the committed offsets; batches fetched before or during it are dropped."""
-        self._seeks += 1
-        try:
-            await super().perform_seek()
-        finally:
-            self._seeks += 1
-
-    async def getmany(self, timeout: float) -> AsyncGenerator[tuple[TP, Message], None]:
-        """Faust's batch, cut short when a seek started since it was fetched."""
-        seeks = self._seeks
-        batch = cast(AsyncGenerator[tuple[TP, Message], None], super().getmany(timeout))
-        try:
-            async for tp, message in batch:
-                if self._seeks != seeks:
-                    break   # not handed out: the seek's fetch delivers these records again
-                yield tp, message
-        finally:
-            await batch.aclose()
 
     def ack(self, message: Message) -> bool:
         """Record `message` as processed, unless its stream skipped it unprocessed (see above)."""

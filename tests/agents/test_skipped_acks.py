@@ -1,9 +1,8 @@
-"""The worker commits only what its router processed (agents/faust_consumer.py).
+"""A message Faust's stream skipped unprocessed is never committed (agents/faust_consumer.py).
 
 Pinned against Faust internals on purpose, like test_fetch_wait_setting.py: the skip path
 (flow control suspended by a shutdown or rebalance, or a stale generation) "acks" what no agent
-processed, and records fetched before a seek reached the streams after it, counted as a gap
-Faust treats as acknowledged; either way a restart or SIGTERM skipped events for good."""
+processed; the commit after a SIGTERM then skipped those events for good."""
 
 from __future__ import annotations
 
@@ -12,8 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from faust.transport import consumer as faust_consumer
-from faust.types import TP
 from faust.types.tuples import ConsumerMessage
 from prometheus_client import CollectorRegistry
 
@@ -76,31 +73,3 @@ def test_a_processed_message_is_committable_even_while_flow_is_suspended(worker)
     app.flow_control.suspend()
     assert message.ack(app.consumer) is True
     assert committable(app, topic) == [7]
-
-
-async def test_a_batch_fetched_before_a_seek_is_not_handed_out_after_it(worker, monkeypatch) -> None:
-    app, topic = worker
-    consumer = app.consumer
-    tp = TP(topic, 0)
-
-    async def fetched_batch(self: Any, timeout: float) -> Any:
-        for offset in (49, 50, 51):
-            yield tp, delivered(app, topic, offset, tracked=False)
-            if offset == 49:
-                await consumer.perform_seek()   # the restart's seek, mid-batch
-
-    async def seek(self: Any) -> None:
-        return None
-
-    monkeypatch.setattr(faust_consumer.Consumer, "getmany", fetched_batch)
-    monkeypatch.setattr(faust_consumer.Consumer, "perform_seek", seek)
-    handed = [message.offset async for _, message in consumer.getmany(timeout=0.1)]
-    assert handed == [49]
-    # The next batch, fetched after the seek, is handed out whole.
-    monkeypatch.setattr(faust_consumer.Consumer, "getmany", lambda self, timeout: _batch(tp, app, topic))
-    assert [message.offset async for _, message in consumer.getmany(timeout=0.1)] == [30, 31]
-
-
-async def _batch(tp: TP, app: Any, topic: str) -> Any:
-    for offset in (30, 31):
-        yield tp, delivered(app, topic, offset, tracked=False)
