@@ -75,20 +75,31 @@ class RecordingSink:
             await self._runner.cleanup()
 
     async def _handle(self, request: web.Request) -> web.Response:
-        body = await request.read()
+        return await self._reply(request, await request.read())
+
+    async def _reply(self, request: web.Request, body: bytes) -> web.Response:
+        """Wait `delay_s`, then answer the next scripted status (or `default_status`)."""
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         status = self.script.popleft() if self.script else self.default_status
         return await self._answer(request, body, status)
 
     async def _answer(self, request: web.Request, body: bytes, status: int) -> web.Response:
-        """Record the request, wake waiters, answer `status` (with Retry-After on 429/503)."""
-        self.received.append(Received(request.method, request.path_qs, dict(request.headers), body, status))
-        assert self._arrived is not None
-        async with self._arrived:
-            self._arrived.notify_all()
+        """Record the request and answer `status` (with Retry-After on 429/503)."""
+        self.record(request, body, status)
         headers = {"Retry-After": self.retry_after} if self.retry_after and status in (429, 503) else None
         return web.json_response({"status": status}, status=status, headers=headers)
+
+    def record(self, request: web.Request, body: bytes, status: int) -> None:
+        """Keep the request and wake whoever waits for arrivals (subclasses add what they join on)."""
+        self.received.append(Received(request.method, request.path_qs, dict(request.headers), body, status))
+        arrived = self._arrived
+        assert arrived is not None
+
+        async def wake() -> None:
+            async with arrived:
+                arrived.notify_all()
+        asyncio.get_running_loop().create_task(wake())
 
     async def wait_for(self, count: int, timeout: float = 30.0, delivered_only: bool = True) -> list[Received]:
         """Wait until `count` requests (2xx ones by default) arrived; fail after `timeout`."""

@@ -14,7 +14,8 @@ from typing import Any
 import aiohttp
 
 from schemas.config import Pipeline, load_pipeline_text
-from tests.reliability.harness import ChaosSink, Destination
+from tests.reliability.checker import Destination
+from tests.reliability.harness import ChaosSink
 from tests.stack_helpers import ROLE_LOG_LEVEL, ROOT, Stack, free_port
 
 DEFAULT_RETRY = {"maxAttempts": 20, "initialDelay": 50, "maxDelay": 500}

@@ -27,7 +27,7 @@ class ScriptedSink(ChaosSink):
     hang_s: float = 2.0
     attempts: dict[int, list[float]] = field(default_factory=dict)   # seq → monotonic arrival times
 
-    async def _handle_recorded(self, request: web.Request, raw: bytes) -> web.Response:
+    async def _reply(self, request: web.Request, raw: bytes) -> web.Response:
         seq = self._body(raw).get("seq")
         if request.path == "/redirected" or not isinstance(seq, int):
             self.record(request, raw, 200)

@@ -23,7 +23,8 @@ import pytest
 
 from schemas.kafka import KafkaSettings
 from tests.reliability.attacker import ENDPOINTS
-from tests.reliability.harness import ChaosSink, LoadGenerator, Report, check
+from tests.reliability.checker import Report, check
+from tests.reliability.harness import ChaosSink, LoadGenerator
 from tests.reliability.processes import http, launch, pipeline_config, rss_mib
 from tests.stack_helpers import ROOT, StackFactory
 

@@ -19,7 +19,8 @@ import pytest
 
 from schemas.config.topic_plan import topic_plan
 from schemas.kafka.admin import ensure_topics
-from tests.reliability.harness import LoadGenerator, check
+from tests.reliability.checker import check
+from tests.reliability.harness import LoadGenerator
 from tests.reliability.processes import Running, http, launch, pipeline_config, rss_mib, until
 
 pytestmark = pytest.mark.slow

@@ -8,10 +8,8 @@ import time
 
 import pytest
 
-from tests.reliability.harness import (
-    Ack,
-    Arrival,
-    ChaosSink,
+from tests.reliability.checker import (
+    REPORTS_ENV,
     Destination,
     Parked,
     build_report,
@@ -19,6 +17,7 @@ from tests.reliability.harness import (
     inversions,
     redeliveries_between,
 )
+from tests.reliability.harness import Ack, Arrival, ChaosSink, LoadGenerator
 from tests.reliability.processes import http, launch, pipeline_config, until
 
 
@@ -26,7 +25,8 @@ def arrival(event_id: str, key: str, seq: int, status: int = 200, idem: str | No
     return Arrival(event_id, idem or f"{event_id}:r.s", 1, time.monotonic(), key, seq, status)
 
 
-def test_the_report_counts_lost_duplicates_unexpected_and_inversions() -> None:
+def test_the_report_counts_lost_duplicates_unexpected_and_inversions(monkeypatch) -> None:
+    monkeypatch.delenv(REPORTS_ENV, raising=False)   # arithmetic only: no report file for `make chaos`
     acked = {f"e{i}": Ack(f"e{i}", "k", i, 0.0) for i in range(6)}
     sink = ChaosSink()
     sink.arrivals = [
@@ -69,7 +69,6 @@ async def test_negative_control_a_receiver_that_drops_accepted_requests_shows_ex
         stack_factory, sinks, kafka, chaos_events) -> None:
     """The checker has teeth: the sink answers 200 to every event whose seq % 7 == 3 and keeps
     nothing of it; the report must list exactly the acknowledged ids of those events as lost."""
-    from tests.reliability.harness import LoadGenerator
 
     began = time.monotonic()
     sink = await sinks(drop=lambda body: body.get("seq", 0) % 7 == 3)

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from tests.reliability.harness import LoadGenerator, check
+from tests.reliability.checker import check
+from tests.reliability.harness import LoadGenerator
 from tests.reliability.processes import http, launch, metrics_text, pipeline_config, sample, until
 from tests.stack_helpers import free_port
 

@@ -13,7 +13,8 @@ import aiohttp
 import orjson
 import pytest
 
-from tests.reliability.harness import DeadLetterReader, LoadGenerator, check
+from tests.reliability.checker import DeadLetterReader, check
+from tests.reliability.harness import LoadGenerator
 from tests.reliability.processes import http, launch, metrics_text, pipeline_config, sample, until
 from tests.reliability.scripted_sink import ScriptedSink
 from tests.stack_helpers import free_port

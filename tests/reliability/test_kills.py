@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from tests.reliability.harness import LoadGenerator, check, redeliveries_between
+from tests.reliability.checker import check, redeliveries_between
+from tests.reliability.harness import LoadGenerator
 from tests.reliability.processes import http, launch, pipeline_config, until, wait_exit
 
 pytestmark = pytest.mark.slow
@@ -120,12 +121,12 @@ async def test_rebalance_storm_of_workers_loses_nothing_duplicates_little_and_ke
     assert report.data["inversions"] == 0, report
     # Each membership change may re-route what a moved partition finished since its last commit
     # (faust_consumer.py says why): duplicates come only in the seconds after a change. In a
-    # 300-event run one partition's backlog can be a sixth of the load; the 1 % is for
-    # longer runs (`make chaos`).
+    # 300-event run one partition's backlog can be a sixth of the load; at `make chaos` size the
+    # issue's 1 % holds.
     spontaneous = [second for second in report.data["duplicates_at"]
                    if not any(c - 1 <= int(second[:-1]) <= c + 6 for c in changed_at)]
     assert not spontaneous, report
-    assert report.duplicates <= 0.25 * len(load.acked), report
+    assert report.duplicates <= (0.01 if chaos_events >= 10_000 else 0.25) * len(load.acked), report
 
 
 async def test_graceful_shutdown_of_each_role_under_load_exits_in_30s_and_loses_nothing(

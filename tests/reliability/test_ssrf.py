@@ -26,7 +26,8 @@ from aiohttp import web
 
 from schemas.kafka import KafkaSettings
 from tests.egress_helpers import dialled
-from tests.reliability.harness import Ack, ChaosSink, LoadGenerator, Report, check
+from tests.reliability.checker import Report, check
+from tests.reliability.harness import Ack, ChaosSink, LoadGenerator
 from tests.reliability.processes import Running, http, launch, pipeline_config
 from tests.reliability.recording_connect import DIAL_LOG_ENV, DNS_ENV
 from tests.stack_helpers import StackFactory
@@ -41,7 +42,7 @@ DNS = {"metadata.test": [METADATA], "internal.test": ["10.1.2.3"]}
 class RedirectingSink(ChaosSink):
     """Answers every request 302 to the cloud metadata address (and records it, never a 2xx)."""
 
-    async def _handle_recorded(self, request: web.Request, raw: bytes) -> web.Response:
+    async def _reply(self, request: web.Request, raw: bytes) -> web.Response:
         self.record(request, raw, 302)
         return web.Response(status=302, headers={"Location": f"http://{METADATA}/latest/meta-data/iam"})
 

@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from tests.reliability.harness import LoadGenerator, check
+from tests.reliability.checker import check
+from tests.reliability.harness import LoadGenerator
 from tests.reliability.processes import http, launch, pipeline_config
 from tests.reliability.scripted_sink import RESET, TIMEOUT, ScriptedSink
 
