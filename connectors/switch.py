@@ -29,8 +29,10 @@ from confluent_kafka import Message, TopicPartition
 from schemas.destination_state import FENCE_KEY, NEVER_DISABLED, DestinationState, destination_state_topic
 from schemas.errors import EisError
 from schemas.kafka.admin import ensure_topics
+from schemas.kafka.consumer import tail_to_loop
 from schemas.kafka.destination_states import apply_record
 from schemas.kafka.errors import KafkaClientError
+from schemas.kafka.own_writes import OwnWrites
 from schemas.kafka.producer import AsyncProducer
 from schemas.kafka.settings import KafkaSettings, consumer_config
 from schemas.metrics import Metrics
@@ -141,7 +143,7 @@ class DestinationSwitches:
         self.states: dict[str, DestinationState] = {}
         # Records this process wrote, not yet read back: the tail must not let an older record
         # of the same destination (read late) undo a newer local disable.
-        self._unread: dict[str, list[bytes]] = {}
+        self._own_writes = OwnWrites()
         self._fence: int | None = None
         self._read_to = -1                      # highest offset the tail applied
         self._loaded = asyncio.Event()
@@ -165,8 +167,9 @@ class DestinationSwitches:
         try:
             await asyncio.to_thread(ensure_topics, self.settings, [spec])
             consumer = await asyncio.to_thread(self._assign)
-            self._thread = threading.Thread(target=self._tail, args=(consumer,),
-                                            name="eis-destination-state", daemon=True)
+            self._thread = threading.Thread(
+                target=tail_to_loop, args=(consumer, self._loop, self._stopping, self._apply),
+                name="eis-destination-state", daemon=True)
             self._thread.start()
             self._fence = (await self.producer.produce(self.topic, b"", FENCE_KEY)).offset
             if self._read_to >= self._fence:   # the tail read the fence before its ack came back
@@ -187,7 +190,7 @@ class DestinationSwitches:
 
     def _write(self, destination: str, record: DestinationState) -> asyncio.Future[None]:
         value = record.encode()
-        self._unread.setdefault(destination, []).append(value)
+        self._own_writes.wrote(destination, value)
         return asyncio.ensure_future(self._produce(destination, value))
 
     async def _produce(self, destination: str, value: bytes) -> None:
@@ -195,9 +198,7 @@ class DestinationSwitches:
             written = await self.producer.produce(self.topic, value, destination.encode())
             log.info("destination %s: state written to %s at offset %d", destination, self.topic, written.offset)
         except BaseException:
-            unread = self._unread.get(destination, [])
-            if value in unread:
-                unread.remove(value)     # never written: it will not be read back
+            self._own_writes.not_written(destination, value)
             raise
 
     def _assign(self) -> confluent_kafka.Consumer:
@@ -207,19 +208,6 @@ class DestinationSwitches:
             "logger": log})
         consumer.assign([TopicPartition(self.topic, 0, confluent_kafka.OFFSET_BEGINNING)])
         return consumer
-
-    def _tail(self, consumer: confluent_kafka.Consumer) -> None:
-        assert self._loop is not None
-        try:
-            while not self._stopping.is_set():
-                messages = consumer.consume(500, 0.1)
-                if messages:
-                    try:
-                        self._loop.call_soon_threadsafe(self._apply, messages)
-                    except RuntimeError:   # the loop is closed: nobody left to apply them
-                        return
-        finally:
-            consumer.close()
 
     def _apply(self, messages: list[Message]) -> None:
         for message in messages:
@@ -240,13 +228,9 @@ class DestinationSwitches:
     def _own_or_older(self, key: bytes | None, value: bytes | None) -> bool:
         """Whether the record is our own write read back, or older than one not read back yet."""
         destination = (key or b"").decode("utf-8", "replace")
-        unread = self._unread.get(destination)
-        if not unread:
+        if not self._own_writes.pending(destination):
             return False
-        if value in unread:
-            del unread[:unread.index(value) + 1]
-            if not unread:
-                del self._unread[destination]
+        if self._own_writes.read_back(destination, value):
             # Ours: the switch already has it. Keep `states` (what GET-like readers see) in step.
             apply_record(self.states, key, value)
         return True

@@ -32,6 +32,7 @@ from confluent_kafka import Message, TopicPartition
 from ingress.replay import HEARTBEAT_PREFIX, SeenIds, decode_seen, encode_seen
 from schemas.config.topic_plan import SEEN_RETENTION_MS
 from schemas.kafka.admin import TopicSpec, ensure_topics
+from schemas.kafka.consumer import tail_to_loop
 from schemas.kafka.errors import KafkaClientError
 from schemas.kafka.producer import AsyncProducer
 from schemas.kafka.settings import KafkaSettings, consumer_config
@@ -187,8 +188,9 @@ class ClusterState:
             except (KafkaClientError, confluent_kafka.KafkaException) as exc:
                 log.warning("ingress shared state: Kafka not ready (%s); retrying", exc)
                 await asyncio.sleep(1.0)
-        self._thread = threading.Thread(target=self._tail, args=(consumer,),
-                                        name="eis-ingress-tail", daemon=True)
+        self._thread = threading.Thread(
+            target=tail_to_loop, args=(consumer, self._loop, self._stopping, self._apply),
+            name="eis-ingress-tail", daemon=True)
         self._thread.start()
         while (barrier := await self._heartbeat()) is None:  # noqa: ASYNC110 - retrying a write
             await asyncio.sleep(1.0)
@@ -214,19 +216,6 @@ class ClusterState:
                     self._sources_pending.add(partition)
         consumer.assign(assignment)
         return consumer
-
-    def _tail(self, consumer: confluent_kafka.Consumer) -> None:
-        assert self._loop is not None
-        try:
-            while not self._stopping.is_set():
-                messages = consumer.consume(500, 0.1)
-                if messages:
-                    try:
-                        self._loop.call_soon_threadsafe(self._apply, messages)
-                    except RuntimeError:  # the loop is closed: nobody left to apply them
-                        return
-        finally:
-            consumer.close()
 
     # -- applying records (event loop) ------------------------------------------------------
 

@@ -31,6 +31,7 @@ from schemas.config.environment import format_path
 from schemas.config.sources import WebhookSpec
 from schemas.errors import ConfigError, ConfigProblem, UnknownComponentError
 from schemas.expressions import ExpressionSyntaxError, compile_expression
+from schemas.kafka.own_writes import OwnWrites
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ class SourceRegistry:
         self._stored: dict[str, bytes] = {}        # the record each provisioned source came from
         # Records this process wrote (None: a tombstone), oldest first, not yet read back from
         # the topic: one older than our latest must not undo it when the tail reads it late.
-        self._unread: dict[str, list[bytes | None]] = {}
+        self._own_writes = OwnWrites()
         self._hosts: dict[str, dict[str, WebhookSource]] = {}
         for index, spec in enumerate(pipeline.spec.webhooks):
             self.config[spec.id] = self.build(spec, f"webhooks[{index}]", "config")
@@ -169,12 +170,12 @@ class SourceRegistry:
 
     def put_written(self, source: WebhookSource, stored: bytes) -> None:
         """Serve a source this process just wrote to the sources topic."""
-        self._unread.setdefault(source.spec.id, []).append(stored)
+        self._own_writes.wrote(source.spec.id, stored)
         self.put(source, stored)
 
     def remove_written(self, source_id: str) -> None:
         """Stop serving a source whose tombstone this process just wrote."""
-        self._unread.setdefault(source_id, []).append(None)
+        self._own_writes.wrote(source_id, None)
         self.remove(source_id)
 
     def remove(self, source_id: str) -> bool:
@@ -187,11 +188,7 @@ class SourceRegistry:
 
     def apply_record(self, key: str, value: bytes | None) -> None:
         """One record of the sources topic (ClusterState's callback)."""
-        unread = self._unread.get(key)
-        if unread and value in unread:
-            del unread[:unread.index(value) + 1]
-            if not unread:
-                del self._unread[key]
+        if self._own_writes.read_back(key, value):
             return  # our own write read back: served since we wrote it, or since superseded
         if value is None:
             self.remove(key)

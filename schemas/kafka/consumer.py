@@ -18,7 +18,7 @@ from confluent_kafka import Message, TopicPartition
 from schemas.kafka.errors import KafkaClosedError, KafkaCommitError, KafkaConsumeError
 from schemas.kafka.settings import KafkaSettings, consumer_config
 
-__all__ = ["AsyncConsumer", "RebalanceHook", "next_offsets", "record_headers"]
+__all__ = ["AsyncConsumer", "RebalanceHook", "next_offsets", "record_headers", "tail_to_loop"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,22 @@ def record_headers(message: Message) -> list[tuple[str, bytes]]:
     raw = message.headers() or []
     pairs = raw.items() if isinstance(raw, dict) else raw
     return [(k, v if isinstance(v, bytes) else v.encode() if isinstance(v, str) else b"") for k, v in pairs]
+
+
+def tail_to_loop(consumer: confluent_kafka.Consumer, loop: asyncio.AbstractEventLoop,
+                 stopping: threading.Event, apply: Callable[[list[Message]], None]) -> None:
+    """Run in a thread of its own: hand each batch `consumer` reads to `apply` on `loop` until
+    `stopping` is set or the loop closed, then close the consumer (group-less state readers)."""
+    try:
+        while not stopping.is_set():
+            messages = consumer.consume(500, 0.1)
+            if messages:
+                try:
+                    loop.call_soon_threadsafe(apply, messages)
+                except RuntimeError:  # the loop is closed: nobody left to apply them
+                    return
+    finally:
+        consumer.close()
 
 
 def next_offsets(messages: Iterable[Message]) -> list[TopicPartition]:
