@@ -1,4 +1,4 @@
-"""A Faust transport whose consumer's fetch wait is a setting and whose commits are never skipped.
+"""A Faust transport whose consumer's fetch wait is a setting and whose commits cover only processed events.
 
 faust-streaming 0.15 hard-codes `fetch_max_wait_ms=1500` for its aiokafka consumer. A broker that
 answers a fetch only when the wait expires (the development broker does) turns that into 1.5 s
@@ -19,6 +19,12 @@ agent ever routed (seen: 1 to 18 events lost per SIGTERM of a worker under load,
 message reached the router's stream just after the signal). `TunedConsumer.ack` refuses those:
 the partition's next owner processes them instead.
 
+After a seek or a rebalance Faust's read mark and gap bookkeeping go stale while a batch fetched
+before it is still being handed out; `agents/fetch_continuity.py` says how that skipped records
+and what replaces it: a batch fetched before its partition's seek is not handed out, read marks
+and gaps do not survive a reassignment, and a gap is filled only where the broker proved it holds
+no record.
+
 Left alone: on a rebalance Faust discards the revoked partitions' acknowledgements before its
 revocation handler commits, so the next owner re-routes up to one commit interval (plus a
 backlog taken in that interval) of each moved partition. Committing from our own revocation
@@ -29,30 +35,131 @@ for the hook); the commit interval bounds the window instead (`EIS_COMMIT_INTERV
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, cast
 
 from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
-from faust.types import Message
+from faust.types import TP, Message
+
+from agents.fetch_continuity import EpochSnapshot, FetchContinuity
 
 SCHEME = "eiskafka"
 _fetch_max_wait_ms = 1500
 
 
+class FetchedBatch(dict):  # type: ignore[type-arg]  # Faust's RecordMap
+    """Records as the fetch returned them, with the partitions' fetch epochs at that moment."""
+
+    epochs: EpochSnapshot = {}
+
+
+def fetched_batch(continuity: FetchContinuity, records: Mapping[TP, list[Any]]) -> FetchedBatch:
+    """`records` just returned by a fetch, stamped with their epochs and observed by `continuity`."""
+    batch = FetchedBatch(records)
+    batch.epochs = continuity.snapshot(records)
+    for tp, fetched in records.items():
+        continuity.observe(tp, [record.offset for record in fetched])
+    return batch
+
+
 class TunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
-    """The stock consumer thread, with the configured fetch wait."""
+    """The stock consumer thread, with the configured fetch wait and seek-aware fetch epochs.
+
+    Seeks and fetches both run on this thread's loop; marking a seek in the same step as the
+    seek, and snapshotting epochs in the same step as the fetch returns, orders the two exactly.
+    Marking from the main loop instead called a batch fetched after the seek stale, and its
+    records, dropped, were never fetched again."""
 
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
         consumer._fetch_max_wait_ms = _fetch_max_wait_ms
         return consumer
 
+    @property
+    def _continuity(self) -> FetchContinuity:
+        return cast(TunedConsumer, self.consumer).continuity
+
+    async def _fetch_records(self, consumer: Any, active_partitions: Any, timeout: float | None = None,
+                             max_records: int | None = None) -> Any:
+        records = await super()._fetch_records(consumer, active_partitions, timeout=timeout,
+                                               max_records=max_records)
+        return fetched_batch(self._continuity, records)
+
+    async def seek_to_committed(self) -> Mapping[TP, int]:
+        """Seek every assigned partition with a committed offset to it (aiokafka's rule)."""
+        return cast(Mapping[TP, int], await self.call_thread(self._seek_to_committed_marked))
+
+    async def _seek_to_committed_marked(self) -> dict[TP, int | None]:
+        consumer = self._ensure_consumer()
+        committed: dict[TP, int | None] = {}
+        for tp in consumer.assignment():
+            offset = committed[tp] = await consumer.committed(tp)
+            if offset and offset > 0:
+                consumer.seek(tp, offset)
+                self._continuity.restart(tp, offset)
+        return committed
+
+    def seek(self, partition: TP, offset: int) -> None:
+        """Seek `partition` to `offset`, starting a new fetch sequence."""
+        self._continuity.restart(partition, offset)
+        super().seek(partition, offset)
+
+    async def _seek_wait(self, consumer: Any, partitions: Mapping[TP, int]) -> None:
+        # Faust's version seeks every partition before its first await: marking them first is
+        # marking them in the same step.
+        for tp, offset in partitions.items():
+            self._continuity.restart(tp, offset)
+        await super()._seek_wait(consumer, partitions)
+
 
 class TunedConsumer(faust_aiokafka.Consumer):
     """The stock consumer, delegating to `TunedConsumerThread`."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.continuity = FetchContinuity()
+        self._batch_epochs: EpochSnapshot = {}
+        super().__init__(*args, **kwargs)
+
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def _getmany(self, active_partitions: Any, timeout: float) -> Any:
+        records = await super()._getmany(active_partitions, timeout)
+        self._batch_epochs = getattr(records, "epochs", {})
+        return records
+
+    async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
+        """Faust's batch, minus the records of partitions sought since it was fetched."""
+        continuity = self.continuity
+        async for tp, message in super().getmany(timeout):
+            if continuity.is_current(tp, self._batch_epochs):
+                yield tp, message
+
+    async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
+        # Faust's gap runs from its read mark through the record at `offset_to` itself; only
+        # the stretch the broker proved record-free counts, and never the record.
+        proven_from = self.continuity.take_gap_before(tp, offset_to)
+        if proven_from is not None:
+            await super()._add_gap(tp, max(offset_from, proven_from), offset_to - 1)
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        """Faust's revocation, after which no batch fetched before it is handed out."""
+        for tp in revoked:
+            self.continuity.restart(tp, None)
+        await super().on_partitions_revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
+        """Faust's assignment, without read marks or gaps from before it.
+
+        A kept partition's read mark may sit past records that were skipped unprocessed while
+        flow was suspended; the fetch after the assignment starts again at the committed offset,
+        and a stale mark would drop those records (or fill a gap over them)."""
+        for tp in assigned:
+            self._read_offset.pop(tp, None)
+            self._gap.pop(tp, None)
+            self.continuity.restart(tp, None)
+        await super().on_partitions_assigned(assigned, generation_id)
 
     def ack(self, message: Message) -> bool:
         """Record `message` as processed, unless its stream skipped it unprocessed (see above)."""
