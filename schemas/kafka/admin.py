@@ -97,6 +97,18 @@ def _existing(admin: AdminClient, timeout: float) -> dict[str, int]:
     return {name: len(t.partitions) for name, t in md.topics.items() if t.error is None}
 
 
+def topic_partitions(client: confluent_kafka.Consumer, topic: str, timeout: float = 10.0) -> list[int] | None:
+    """The partitions of `topic` as `client`'s metadata shows them; None when the topic does not
+    exist. Raises `KafkaTopicError` (a `KafkaClientError`) when the cluster does not answer."""
+    try:
+        info = client.list_topics(topic, timeout=timeout).topics.get(topic)
+    except confluent_kafka.KafkaException as e:
+        raise KafkaTopicError.from_kafka_error(e.args[0], f"describe topic {topic}") from e
+    if info is None or info.error is not None:
+        return None
+    return sorted(info.partitions)
+
+
 def ensure_topics(
     settings: KafkaSettings, specs: Iterable[TopicSpec], timeout: float = 10.0
 ) -> EnsureResult:

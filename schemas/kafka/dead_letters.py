@@ -25,6 +25,7 @@ from schemas import headers as h
 from schemas.config import CompiledDestination
 from schemas.config.durations import parse_duration_ms
 from schemas.errors import DecodeError
+from schemas.kafka.admin import topic_partitions
 from schemas.kafka.errors import KafkaDeliveryError, KafkaTopicError
 from schemas.kafka.settings import KafkaSettings, consumer_config, producer_config
 from schemas.records import DeadLetter
@@ -86,10 +87,9 @@ def read_dead_letters(settings: KafkaSettings, topic: str, timeout_s: float = 30
     described in `skipped` (when given) and left out."""
     consumer = confluent_kafka.Consumer(consumer_config(settings, f"eis-dlq-reader-{uuid.uuid4().hex}"))
     try:
-        info = consumer.list_topics(topic, timeout=10).topics.get(topic)
-        if info is None or info.error is not None:
+        partitions = topic_partitions(consumer, topic)
+        if partitions is None:
             raise KafkaTopicError(f"dead-letter topic {topic} not found")
-        partitions = sorted(info.partitions)
         ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
         consumer.assign([TopicPartition(topic, p, confluent_kafka.OFFSET_BEGINNING) for p in partitions])
         found: list[Parked] = []

@@ -14,6 +14,7 @@ from confluent_kafka import TopicPartition
 
 from schemas.destination_state import FENCE_KEY, DestinationState
 from schemas.errors import DecodeError
+from schemas.kafka.admin import topic_partitions
 from schemas.kafka.errors import KafkaDeliveryError, KafkaTopicError
 from schemas.kafka.settings import KafkaSettings, consumer_config, producer_config
 
@@ -50,8 +51,7 @@ def read_states(settings: KafkaSettings, topic: str,
     fence record it writes first, so every state written before the call is included."""
     consumer = confluent_kafka.Consumer(consumer_config(settings, f"eis-state-reader-{uuid.uuid4().hex}"))
     try:
-        info = consumer.list_topics(topic, timeout=10).topics.get(topic)
-        if info is None or info.error is not None:
+        if topic_partitions(consumer, topic) is None:
             return {}     # nothing was ever disabled (`eis topics create` makes the topic)
         fence = write_state(settings, topic, "", None)
         consumer.assign([TopicPartition(topic, 0, confluent_kafka.OFFSET_BEGINNING)])

@@ -12,6 +12,8 @@ import pytest
 from connectors import registry
 from connectors.http import HttpSink
 from connectors.runner import group_id
+from schemas.destination_state import DestinationState
+from schemas.kafka.destination_states import write_state
 from schemas.records import DeadLetter, Receipt
 from tests.delivery.helpers import committed_offsets, eventually, load, pipeline_yaml, produce_events, runner, sample
 from tests.kafka_helpers import consume_all
@@ -40,6 +42,29 @@ async def test_at_most_once_commits_before_the_attempt_and_records_a_failure_wit
     (parked,) = await consume_all(kafka, destination.dead_letter_topic, 1, 10)
     record = DeadLetter.decode(parked.value())
     assert record.reason == "at_most_once_failed" and record.event_id == ids[1] and record.attempts == 1
+
+
+async def test_at_most_once_parks_the_410d_event_and_holds_the_others_until_an_operator_enables(
+        kafka, flaky, unique_name) -> None:
+    flaky.fail_status = 410
+    flaky.fail_events = {"0": 1}
+    pipeline = load(pipeline_yaml(unique_name, f"""
+      - {{id: s, type: http, url: "{flaky.url}/in"}}""", """
+  guarantees: at-most-once""", partitions=1), kafka)
+    destination = pipeline.destinations["r.s"]
+    (gone_id,) = await produce_events(kafka, destination.topic, 1, keys=1)
+    async with runner(pipeline, "r.s", kafka) as r:
+        await eventually(lambda: r.switch.disabled, 10, "the destination disabled by the 410")
+        await produce_events(kafka, destination.topic, 3, keys=1, start=1)
+        await asyncio.sleep(1.5)
+        assert [x.status for x in flaky.received] == [410], "attempted while disabled"
+        write_state(kafka, pipeline.topics.destination_state, "r.s", DestinationState.enabled())
+        await flaky.wait_for(3, timeout=15)
+        await asyncio.sleep(0.3)
+    assert [x.status for x in flaky.received] == [410, 200, 200, 200]   # never a second attempt
+    (parked,) = await consume_all(kafka, destination.dead_letter_topic, 1, 10)
+    record = DeadLetter.decode(parked.value())
+    assert (record.event_id, record.reason, record.attempts) == (gone_id, "permanent_failure", 1)
 
 
 async def test_exactly_once_skips_deliveries_it_completed_before_a_restart(kafka, flaky, unique_name) -> None:

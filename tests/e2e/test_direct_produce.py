@@ -41,17 +41,20 @@ async def test_direct_produced_json_is_routed_and_poison_goes_to_invalid_without
         ProducerRecord(topic, orjson.dumps({"type": "t", "n": 1}), b"k"),
         ProducerRecord(topic, b"\xff\x00 not json", b"k"),
         ProducerRecord(topic, b'{"id": "evt_x"}', b"k", [("eis-codec", b"json")]),
+        # Fits a record (1,000,000 bytes by default); with the dead-letter metadata it does not.
+        ProducerRecord(topic, b"\xff" * 999_000, b"k"),
         ProducerRecord(topic, orjson.dumps({"type": "t", "n": 2}), b"k"),
     ]
     async with AsyncProducer(kafka) as producer:
         await producer.produce_many(records)
     delivered = await sink.wait_for(2, timeout=60)
     assert [r.json()["n"] for r in delivered] == [1, 2]
-    invalid = await consume_all(kafka, f"{unique_name}.invalid", 2, timeout=30)
+    invalid = await consume_all(kafka, f"{unique_name}.invalid", 3, timeout=30)
     parked = [DeadLetter.decode(m.value()) for m in invalid]
-    assert [p.original_value for p in parked] == [b"\xff\x00 not json", b'{"id": "evt_x"}']
+    assert [p.original_value for p in parked] == [b"\xff\x00 not json", b'{"id": "evt_x"}', b"\xff" * 65_536]
     assert all(p.stage == "decode" and p.origin_topic == topic for p in parked)
-    assert [p.origin_offset for p in parked] == [1, 2]
+    assert [p.origin_offset for p in parked] == [1, 2, 3]
+    assert f"original truncated to 65536 bytes (whole: {topic}/0/3)" in (parked[2].last_error or "")
     assert stack.processes["worker"].poll() is None  # no restart needed
 
 

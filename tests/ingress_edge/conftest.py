@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from tests.kafka_helpers import consume_all
 from tests.stack_helpers import ROOT, free_port
 
 ADMIN_KEY = "adm_test_6c1f0e"
+AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 
 @dataclass
@@ -95,15 +96,17 @@ class EdgeFactory:
         return pipeline
 
     async def start(self, pipeline: Pipeline, settings: IngressSettings | None = None,
-                    *, ready: bool = True) -> App:
-        """Serve an app for `pipeline` on a free port; by default wait until it is caught up."""
+                    *, ready: bool = True, kafka: KafkaSettings | None = None) -> App:
+        """Serve an app for `pipeline` on a free port; by default wait until it is caught up.
+        `kafka` points the app at another broker (an unreachable one: pass `ready=False`)."""
         settings = settings or IngressSettings(worker_url=f"http://127.0.0.1:{free_port()}",
                                                admin_key=ADMIN_KEY, heartbeat_interval_s=0.5)
+        kafka = kafka or self.kafka
         metrics = Metrics(CollectorRegistry())
-        app = create_app(pipeline, AsyncProducer(self.kafka), metrics, settings, kafka=self.kafka)
+        app = create_app(pipeline, AsyncProducer(kafka), metrics, settings, kafka=kafka)
         runner, site = await start_listener(app, settings, "127.0.0.1", 0, shutdown_timeout=2.0)
         scheme = "https" if settings.tls.enabled else "http"
-        served = App(pipeline, metrics, app, runner, f"{scheme}://127.0.0.1:{site.port}", self.kafka)
+        served = App(pipeline, metrics, app, runner, f"{scheme}://127.0.0.1:{site.port}", kafka)
         self.apps.append(served)
         if ready:
             assert served.state.cluster is not None
@@ -211,3 +214,18 @@ async def start_process(config_path: Path, kafka: KafkaSettings, log_dir: Path, 
             await asyncio.sleep(0.1)
     started.stop()
     raise AssertionError(f"ingress not healthy in 30s: {log.read_text(errors='replace')[-2000:]}")
+
+
+async def admin_call(app: App, method: str, path: str, body: Any = None,
+                     headers: dict[str, str] | None = None) -> tuple[int, Any, Mapping[str, str]]:
+    """One admin API request, authorised unless `headers` say otherwise: (status, JSON, headers)."""
+    async with aiohttp.ClientSession() as session, session.request(
+            method, app.url + path, json=body, headers=AUTH if headers is None else headers) as response:
+        return response.status, (await response.json() if response.status != 204 else None), response.headers
+
+
+async def admin(app: App, method: str, path: str, body: Any = None,
+                headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    """`admin_call` without the headers."""
+    status, answer, _ = await admin_call(app, method, path, body, headers)
+    return status, answer

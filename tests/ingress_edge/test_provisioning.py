@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import aiohttp
 import orjson
 
 from schemas.kafka import describe_topics
 
-from .conftest import ADMIN_KEY, App, EdgeFactory, end_offsets, envelopes
+from .conftest import EdgeFactory, admin, end_offsets, envelopes
 
 CONFIG = """
 service: tenants
@@ -23,19 +22,9 @@ delivery:
 kafka: {topicPrefix: "{prefix}"}
 """
 
-AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
-
-
 def definition(source_id: str, tenant: str = "acme", **extra: Any) -> dict[str, Any]:
     return {"id": source_id, "tenant": tenant, "verification": {"type": "api-key", "secret": "k_live_123"},
             **extra}
-
-
-async def admin(app: App, method: str, path: str, body: Any = None,
-                headers: dict[str, str] | None = None) -> tuple[int, Any]:
-    async with aiohttp.ClientSession() as session, session.request(
-            method, app.url + path, json=body, headers=AUTH if headers is None else headers) as response:
-        return response.status, (await response.json() if response.status != 204 else None)
 
 
 async def test_the_admin_api_is_404_without_an_admin_key_and_401_with_a_wrong_one(edge: EdgeFactory) -> None:
