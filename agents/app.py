@@ -15,6 +15,7 @@ from faust.exceptions import ProducerSendError, SameNode
 from faust.types import EventT
 
 from agents.faust_consumer import register_transport
+from agents.flow_control import WorkerApp
 from agents.routing import RoutingResult, read_envelope, route_event
 from agents.settings import WorkerSettings
 from agents.tables import declare_tables
@@ -38,7 +39,7 @@ def create_app(pipeline: Pipeline, settings: WorkerSettings, metrics: Metrics | 
     metrics = metrics or process_metrics()
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     scheme = register_transport(settings.fetch_max_wait_ms)
-    app = faust.App(
+    app = WorkerApp(
         f"eis-worker-{pipeline.service}",
         broker=f"{scheme}://{settings.bootstrap}",
         store="memory://",

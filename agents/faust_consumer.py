@@ -19,11 +19,12 @@ agent ever routed (seen: 1 to 18 events lost per SIGTERM of a worker under load,
 message reached the router's stream just after the signal). `TunedConsumer.ack` refuses those:
 the partition's next owner processes them instead.
 
-After a seek or a rebalance Faust's read mark and gap bookkeeping go stale while a batch fetched
-before it is still being handed out; `agents/fetch_continuity.py` says how that skipped records
-and what replaces it: a batch fetched before its partition's seek is not handed out, read marks
-and gaps do not survive a reassignment, and a gap is filled only where the broker proved it holds
-no record.
+Faust also commits past records nobody acknowledged: over any "gap" it infers between its read
+mark (stale across a rebalance and the seek after it) and the next record, and past the record at
+the committed offset itself. `agents/fetch_continuity.py` says what replaces that: read marks and
+gaps do not survive a reassignment, a gap is filled only where the broker showed there is no
+record, and the commit waits for the record at its offset. (What dropped records in the first
+place is in `agents/flow_control.py`; these make any such drop hold the commit back instead.)
 
 Left alone: on a rebalance Faust discards the revoked partitions' acknowledgements before its
 revocation handler commits, so the next owner re-routes up to one commit interval (plus a
@@ -35,41 +36,25 @@ for the hook); the commit interval bounds the window instead (`EIS_COMMIT_INTERV
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from typing import Any, cast
 
 from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, Message
 
-from agents.fetch_continuity import EpochSnapshot, FetchContinuity
+from agents.fetch_continuity import FetchContinuity
 
 SCHEME = "eiskafka"
 _fetch_max_wait_ms = 1500
 
 
-class FetchedBatch(dict):  # type: ignore[type-arg]  # Faust's RecordMap
-    """Records as the fetch returned them, with the partitions' fetch epochs at that moment."""
-
-    epochs: EpochSnapshot = {}
-
-
-def fetched_batch(continuity: FetchContinuity, records: Mapping[TP, list[Any]]) -> FetchedBatch:
-    """`records` just returned by a fetch, stamped with their epochs and observed by `continuity`."""
-    batch = FetchedBatch(records)
-    batch.epochs = continuity.snapshot(records)
-    for tp, fetched in records.items():
-        continuity.observe(tp, [record.offset for record in fetched])
-    return batch
-
-
 class TunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
-    """The stock consumer thread, with the configured fetch wait and seek-aware fetch epochs.
+    """The stock consumer thread, with the configured fetch wait, recording fetch continuity.
 
-    Seeks and fetches both run on this thread's loop; marking a seek in the same step as the
-    seek, and snapshotting epochs in the same step as the fetch returns, orders the two exactly.
-    Marking from the main loop instead called a batch fetched after the seek stale, and its
-    records, dropped, were never fetched again."""
+    Seeks and fetches both run on this thread's loop: recording a seek in the same step as the
+    seek, and a fetched batch in the same step as the fetch returns it, orders the two exactly,
+    so a batch fetched before a seek never counts as the first one after it."""
 
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
@@ -84,7 +69,10 @@ class TunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
                              max_records: int | None = None) -> Any:
         records = await super()._fetch_records(consumer, active_partitions, timeout=timeout,
                                                max_records=max_records)
-        return fetched_batch(self._continuity, records)
+        continuity = self._continuity
+        for tp, fetched in records.items():
+            continuity.observe(tp, [record.offset for record in fetched])
+        return records
 
     async def seek_to_committed(self) -> Mapping[TP, int]:
         """Seek every assigned partition with a committed offset to it (aiokafka's rule)."""
@@ -118,43 +106,36 @@ class TunedConsumer(faust_aiokafka.Consumer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.continuity = FetchContinuity()
-        self._batch_epochs: EpochSnapshot = {}
         super().__init__(*args, **kwargs)
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
-    async def _getmany(self, active_partitions: Any, timeout: float) -> Any:
-        records = await super()._getmany(active_partitions, timeout)
-        self._batch_epochs = getattr(records, "epochs", {})
-        return records
-
-    async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
-        """Faust's batch, minus the records of partitions sought since it was fetched."""
-        continuity = self.continuity
-        async for tp, message in super().getmany(timeout):
-            if continuity.is_current(tp, self._batch_epochs):
-                yield tp, message
-
     async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
         # Faust's gap runs from its read mark through the record at `offset_to` itself; only
         # the stretch the broker proved record-free counts, and never the record.
-        proven_from = self.continuity.take_gap_before(tp, offset_to)
+        proven_from = self.continuity.gap_before(tp, offset_to)
         if proven_from is not None:
             await super()._add_gap(tp, max(offset_from, proven_from), offset_to - 1)
 
-    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
-        """Faust's revocation, after which no batch fetched before it is handed out."""
-        for tp in revoked:
-            self.continuity.restart(tp, None)
-        await super().on_partitions_revoked(revoked)
+    def _new_offset(self, tp: TP) -> int | None:
+        # Faust commits past an unacknowledged record at the committed offset itself (it reads
+        # that offset as the last one processed; Kafka's is the next one to read). Unless the
+        # broker showed no record there, the commit waits for its acknowledgement instead.
+        committed, acked = self._committed_offset[tp], self._acked[tp]
+        if committed is not None and acked:
+            lowest = min(acked)
+            if lowest > committed and not self.continuity.record_free(tp, committed, lowest):
+                return None
+        return super()._new_offset(tp)
 
     async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
         """Faust's assignment, without read marks or gaps from before it.
 
-        A kept partition's read mark may sit past records that were skipped unprocessed while
-        flow was suspended; the fetch after the assignment starts again at the committed offset,
-        and a stale mark would drop those records (or fill a gap over them)."""
+        Faust drops read marks on revocation, but the fetch loop sets one more as it finishes the
+        record it was handing out, past records skipped unprocessed while flow was suspended.
+        The fetch after the assignment starts again at the committed offset, and that stale mark
+        would drop those records as already read (and a gap would be inferred over them)."""
         for tp in assigned:
             self._read_offset.pop(tp, None)
             self._gap.pop(tp, None)
