@@ -74,9 +74,11 @@ async def pair(kafka: KafkaSettings, tmp_path_factory: pytest.TempPathFactory) -
     await asyncio.to_thread(ensure_topics, kafka, list(plan.values()))
     one, two = await asyncio.gather(start_process(config, kafka, folder, "one"),
                                     start_process(config, kafka, folder, "two"))
-    yield Pair(one, two, config, folder)
-    one.stop()
-    two.stop()
+    processes = Pair(one, two, config, folder)
+    yield processes
+    # Through the pair: a test may have replaced a process (the restarted one would outlive us).
+    processes.one.stop()
+    processes.two.stop()
 
 
 async def test_a_source_created_over_the_api_is_accepted_by_a_second_ingress_process(pair: Pair) -> None:
