@@ -1,5 +1,6 @@
 """The worker never commits over records it did not see: gaps count only where the broker showed
-no record, and read marks do not outlive a reassignment (agents/fetch_continuity.py).
+no record, the commit waits for the record at its offset, and read marks do not outlive a
+reassignment (agents/fetch_continuity.py).
 
 Pinned against Faust internals on purpose, like test_skipped_acks.py: the failure this guards
 against needs a rebalance and a seek to land while a fetched batch is being handed out, which a
