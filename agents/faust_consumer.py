@@ -26,11 +26,13 @@ gaps do not survive a reassignment, a gap is filled only where the broker showed
 record, and the commit waits for the record at its offset. (What dropped records in the first
 place is in `agents/flow_control.py`; these make any such drop hold the commit back instead.)
 
-Left alone: on a rebalance Faust discards the revoked partitions' acknowledgements before its
-revocation handler commits, so the next owner re-routes up to one commit interval (plus a
-backlog taken in that interval) of each moved partition. Committing from our own revocation
-hook stalled the group on the development broker (a commit waits for the rebalance that waits
-for the hook); the commit interval bounds the window instead (`EIS_COMMIT_INTERVAL_S`).
+On a rebalance Faust discards the revoked partitions' acknowledgements before its revocation
+handler commits, and under eager rebalancing every partition is revoked. A worker that gets a
+partition back skips (and commits) what it had processed itself since the last commit
+(`perform_seek`). Left alone: a partition that moves to another worker is re-routed from its
+last commit, up to one commit interval (plus a backlog taken in that interval). Committing from
+our own revocation hook stalled the group on the development broker (a commit waits for the
+rebalance that waits for the hook); the commit interval bounds the window (`EIS_COMMIT_INTERVAL_S`).
 """
 
 from __future__ import annotations
@@ -106,6 +108,9 @@ class TunedConsumer(faust_aiokafka.Consumer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.continuity = FetchContinuity()
+        # Per revoked partition: the last offset of the run this worker processed from its
+        # committed offset, kept until the rebalance's seek (see `perform_seek`).
+        self._processed_through: dict[TP, int] = {}
         super().__init__(*args, **kwargs)
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
@@ -128,6 +133,45 @@ class TunedConsumer(faust_aiokafka.Consumer):
             if lowest > committed and not self.continuity.record_free(tp, committed, lowest):
                 return None
         return super()._new_offset(tp)
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        """Faust's revocation, remembering how far this worker processed each partition."""
+        for tp in revoked:
+            through = self._contiguous_acked(tp)
+            if through is not None:
+                self._processed_through[tp] = through
+        await super().on_partitions_revoked(revoked)
+
+    def _contiguous_acked(self, tp: TP) -> int | None:
+        committed, acked = self._committed_offset.get(tp), self._acked_index.get(tp)
+        if committed is None or not acked or committed not in acked:
+            return None
+        through = committed
+        while through + 1 in acked:
+            through += 1
+        return through
+
+    async def perform_seek(self) -> None:
+        """Seek to the committed offsets, then skip what this worker itself processed past them.
+
+        Faust drops a revoked partition's acknowledgements before anything commits them, and
+        under eager rebalancing every partition is revoked at every membership change: a worker
+        that got its partition back re-routed everything since the last commit. Offsets this
+        worker acknowledged (its outputs were acknowledged) are marked processed again instead,
+        so the commit covers them and the fetch loop drops them as read."""
+        await super().perform_seek()
+        remembered, self._processed_through = self._processed_through, {}
+        assigned = self.assignment()
+        for tp, through in remembered.items():
+            committed = self._committed_offset.get(tp)
+            if tp not in assigned or committed is None or through < committed:
+                continue
+            acked, acked_index = self._acked[tp], self._acked_index[tp]
+            for offset in range(committed, through + 1):
+                if offset not in acked_index:
+                    acked_index.add(offset)
+                    acked.append(offset)
+            self._read_offset[tp] = through + 1
 
     async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
         """Faust's assignment, without read marks or gaps from before it.

@@ -136,3 +136,22 @@ async def test_the_commit_passes_a_committed_offset_the_broker_showed_holds_no_r
     consumer._acked[tp].extend([31, 32])
     consumer._acked_index[tp].update([31, 32])
     assert consumer._new_offset(tp) == 33
+
+
+async def test_a_partition_back_after_a_rebalance_skips_what_this_worker_processed_since_the_commit(
+        worker) -> None:
+    app, topic = worker
+    consumer, tp = app.consumer, TP(topic, 0)
+    stand_in(consumer, committed={tp: 30})
+    consumer._thread.seek_to_committed = consumer._thread._seek_to_committed_marked
+    consumer._thread.assignment = lambda: {tp}
+    consumer._committed_offset[tp] = 30
+    consumer._acked[tp].extend([30, 31, 32, 34])        # 33 still in the router
+    consumer._acked_index[tp].update([30, 31, 32, 34])
+    assert consumer._contiguous_acked(tp) == 32         # what the revocation remembers
+    consumer._processed_through[tp] = 32
+    for state in (consumer._acked, consumer._acked_index, consumer._committed_offset):
+        state.pop(tp)                                   # what Faust's revocation drops
+    await consumer.perform_seek()                       # back at the committed offset, 30
+    assert consumer._read_offset[tp] == 33              # 30..32 are dropped as read, 33 is not
+    assert consumer._new_offset(tp) == 33               # and committed as processed
