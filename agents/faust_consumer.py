@@ -38,8 +38,8 @@ rebalance that waits for the hook); the commit interval bounds the window (`EIS_
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
-from typing import Any, cast
+from collections.abc import Mapping, Sequence
+from typing import Any, cast, overload
 
 from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -49,6 +49,27 @@ from agents.fetch_continuity import FetchContinuity
 
 SCHEME = "eiskafka"
 _fetch_max_wait_ms = 1500
+
+
+class _Offsets(Sequence[int]):
+    """The offsets of a fetched batch, read on demand (a contiguous batch needs two)."""
+
+    def __init__(self, records: list[Any]) -> None:
+        self._records = records
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    @overload
+    def __getitem__(self, index: int) -> int: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[int]: ...
+
+    def __getitem__(self, index: int | slice) -> int | Sequence[int]:
+        if isinstance(index, slice):
+            return [record.offset for record in self._records[index]]
+        return int(self._records[index].offset)
 
 
 class TunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -73,7 +94,7 @@ class TunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
                                                max_records=max_records)
         continuity = self._continuity
         for tp, fetched in records.items():
-            continuity.observe(tp, [record.offset for record in fetched])
+            continuity.observe(tp, _Offsets(fetched))
         return records
 
     async def seek_to_committed(self) -> Mapping[TP, int]:

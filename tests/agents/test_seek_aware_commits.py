@@ -42,6 +42,9 @@ class Fetcher:
     def seek(self, tp: TP, offset: int) -> None:
         self.sought[tp] = offset
 
+    async def position(self, tp: TP) -> int:
+        return self.sought[tp]
+
 
 def stand_in(consumer: Any, committed: dict[TP, int | None] | None = None) -> Fetcher:
     """A `Fetcher` under `consumer`'s thread."""
@@ -155,3 +158,16 @@ async def test_a_partition_back_after_a_rebalance_skips_what_this_worker_process
     await consumer.perform_seek()                       # back at the committed offset, 30
     assert consumer._read_offset[tp] == 33              # 30..32 are dropped as read, 33 is not
     assert consumer._new_offset(tp) == 33               # and committed as processed
+
+
+async def test_a_seek_and_wait_starts_a_new_fetch_sequence(worker) -> None:
+    # Recovery's seeks of changelog and standby partitions go through `seek_wait`.
+    app, topic = worker
+    consumer, tp = app.consumer, TP(topic, 0)
+    aiokafka = stand_in(consumer)
+    await fetch(consumer, aiokafka, tp, [20, 21])
+    await consumer._thread._seek_wait(aiokafka, {tp: 10})
+    assert aiokafka.sought == {tp: 10}
+    await fetch(consumer, aiokafka, tp, [12])              # from the seek target, not from 22
+    await consumer._add_gap(tp, 11, 12)
+    assert acknowledged_gap(consumer, tp) == [11]
