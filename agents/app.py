@@ -57,6 +57,7 @@ def create_app(pipeline: Pipeline, settings: WorkerSettings, metrics: Metrics | 
         broker_heartbeat_interval=settings.heartbeat_interval_s,
         broker_request_timeout=max(30.0, settings.session_timeout_s * 2),
         broker_commit_interval=settings.commit_interval_s,
+        broker_commit_every=settings.commit_every_events,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         web_enabled=True,

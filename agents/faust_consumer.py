@@ -26,21 +26,29 @@ gaps do not survive a reassignment, a gap is filled only where the broker showed
 record, and the commit waits for the record at its offset. (What dropped records in the first
 place is in `agents/flow_control.py`; these make any such drop hold the commit back instead.)
 
-On a rebalance Faust discards the revoked partitions' acknowledgements before its revocation
-handler commits, and under eager rebalancing every partition is revoked. A worker that gets a
-partition back skips (and commits) what it had processed itself since the last commit
-(`perform_seek`). Left alone: a partition that moves to another worker is re-routed from its
-last commit, up to one commit interval (plus a backlog taken in that interval). Committing from
-our own revocation hook stalled the group on the development broker (a commit waits for the
-rebalance that waits for the hook); the commit interval bounds the window (`EIS_COMMIT_INTERVAL_S`).
+On a rebalance Faust discards the revoked partitions' acknowledgements without committing them,
+and under eager rebalancing every partition is revoked: each partition's next owner re-routed
+everything since the last commit. Once Faust's revocation handler has waited for the agents'
+in-flight events, the consumer thread commits what was processed, from aiokafka's rebalance
+callback, before this member rejoins: the group still accepts the old generation's commit there
+(`TunedConsumerThread.on_partitions_revoked`). If that commit fails, a worker that gets a
+partition back still skips what it processed itself since the committed offset (`perform_seek`).
+
+Faust commits on a timer and, optionally, after a number of acknowledgements, but checks that
+number only in its fetch loop and commits there, holding up the next record. `ack` starts that
+commit beside the loop instead: a backlog routed in one batch is committed as soon as its outputs
+are acknowledged, which bounds what a worker killed with SIGKILL leaves to be routed again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, cast, overload
 
+from aiokafka.errors import KafkaError
+from aiokafka.structs import OffsetAndMetadata
 from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, Message
@@ -49,6 +57,11 @@ from agents.fetch_continuity import FetchContinuity
 
 SCHEME = "eiskafka"
 _fetch_max_wait_ms = 1500
+# The group waits for every member's rebalance callback (up to the rebalance timeout); a commit
+# the broker does not answer in this time is given up (duplicates, never loss).
+REVOCATION_COMMIT_TIMEOUT_S = 2.0
+
+logger = logging.getLogger(__name__)
 
 
 class _Offsets(Sequence[int]):
@@ -111,6 +124,25 @@ class TunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
                 self._continuity.restart(tp, offset)
         return committed
 
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        """Faust's revocation (on the main thread), then commit what the revoked partitions finished.
+
+        Runs inside aiokafka's rebalance callback, before this member rejoins: the group is still
+        in the generation these offsets were processed in."""
+        await super().on_partitions_revoked(revoked)
+        offsets = cast(TunedConsumer, self.consumer).take_revocation_offsets()
+        if offsets:
+            await self._commit_before_rejoin(offsets)
+
+    async def _commit_before_rejoin(self, offsets: Mapping[TP, int]) -> None:
+        request = {faust_aiokafka.ensure_aiokafka_TP(tp): OffsetAndMetadata(offset, "")
+                   for tp, offset in offsets.items()}
+        try:
+            await asyncio.wait_for(self._ensure_consumer().commit(request), REVOCATION_COMMIT_TIMEOUT_S)
+        except (KafkaError, asyncio.TimeoutError) as exc:
+            logger.warning("Commit of revoked partitions before the rebalance failed (%r): their "
+                           "next owner re-routes them from the previous commit", exc)
+
     def seek(self, partition: TP, offset: int) -> None:
         """Seek `partition` to `offset`, starting a new fetch sequence."""
         self._continuity.restart(partition, offset)
@@ -132,7 +164,15 @@ class TunedConsumer(faust_aiokafka.Consumer):
         # Per revoked partition: the last offset of the run this worker processed from its
         # committed offset, kept until the rebalance's seek (see `perform_seek`).
         self._processed_through: dict[TP, int] = {}
+        self._revocation_offsets: dict[TP, int] = {}
+        # Partitions whose acknowledgements Faust has dropped while its revocation is running:
+        # only the thread's commit before the rejoin may commit them.
+        self._revoking: set[TP] = set()
         super().__init__(*args, **kwargs)
+        # Faust checks its commit count only as the fetch loop hands out the next record, and
+        # commits in that loop; `ack` starts the commit instead, beside the loop.
+        self._commit_after_acks, self._commit_every = self._commit_every, None
+        self._commit_queued = False
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -148,6 +188,8 @@ class TunedConsumer(faust_aiokafka.Consumer):
         # Faust commits past an unacknowledged record at the committed offset itself (it reads
         # that offset as the last one processed; Kafka's is the next one to read). Unless the
         # broker showed no record there, the commit waits for its acknowledgement instead.
+        if tp in self._revoking:
+            return None
         committed, acked = self._committed_offset[tp], self._acked[tp]
         if committed is not None and acked:
             lowest = min(acked)
@@ -156,28 +198,37 @@ class TunedConsumer(faust_aiokafka.Consumer):
         return super()._new_offset(tp)
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
-        """Faust's revocation, remembering how far this worker processed each partition."""
-        for tp in revoked:
-            through = self._contiguous_acked(tp)
+        """Faust's revocation, then what each revoked partition's processed run ends at.
+
+        Faust drops the partitions' acknowledgements first and waits for the agents' in-flight
+        events after; those events' acks land in fresh entries, joined here to the dropped ones.
+        A commit in flight has already taken its offsets out of the acknowledgements but not yet
+        moved the committed offset: the run is read once it has finished."""
+        self._revoking.update(revoked)
+        try:
+            await self._commit_in_flight_done(REVOCATION_COMMIT_TIMEOUT_S)
+            before = {tp: (self._committed_offset.get(tp), self._acked_index.get(tp, set()))
+                      for tp in revoked}
+            await super().on_partitions_revoked(revoked)
+        finally:
+            self._revoking.difference_update(revoked)
+        for tp, (committed, acked) in before.items():
+            self._acked.pop(tp, None)
+            through = _processed_run_end(committed, acked | self._acked_index.pop(tp, set()))
             if through is not None:
                 self._processed_through[tp] = through
-        await super().on_partitions_revoked(revoked)
+                self._revocation_offsets[tp] = through + 1
 
-    def _contiguous_acked(self, tp: TP) -> int | None:
-        committed, acked = self._committed_offset.get(tp), self._acked_index.get(tp)
-        if committed is None or not acked or committed not in acked:
-            return None
-        through = committed
-        while through + 1 in acked:
-            through += 1
-        return through
+    def take_revocation_offsets(self) -> dict[TP, int]:
+        """The offsets to commit for the partitions just revoked (once: the next call has none)."""
+        offsets, self._revocation_offsets = self._revocation_offsets, {}
+        return offsets
 
     async def perform_seek(self) -> None:
         """Seek to the committed offsets, then skip what this worker itself processed past them.
 
-        Faust drops a revoked partition's acknowledgements before anything commits them, and
-        under eager rebalancing every partition is revoked at every membership change: a worker
-        that got its partition back re-routed everything since the last commit. Offsets this
+        The revocation commits what was processed; when that commit failed, a worker that got
+        its partition back would re-route everything since the previous commit. Offsets this
         worker acknowledged (its outputs were acknowledged) are marked processed again instead,
         so the commit covers them and the fetch loop drops them as read."""
         await super().perform_seek()
@@ -211,7 +262,24 @@ class TunedConsumer(faust_aiokafka.Consumer):
         """Record `message` as processed, unless its stream skipped it unprocessed (see above)."""
         if not message.tracked and self._skipped_by_streams(message):
             return False
-        return bool(super().ack(message))
+        if not super().ack(message):
+            return False
+        if self._commit_after_acks is not None and self._n_acked >= self._commit_after_acks:
+            self._commit_soon()
+        return True
+
+    def _commit_soon(self) -> None:
+        self._n_acked = 0
+        if not self._commit_queued:
+            self._commit_queued = True
+            self.add_future(self._commit_queued_acks())
+
+    async def _commit_queued_acks(self) -> None:
+        # A commit in flight computed its offsets before these acknowledgements: after it, one
+        # more commit takes everything acknowledged by then (later ones queue the next).
+        await self._commit_in_flight_done()
+        self._commit_queued = False
+        await self.commit()
 
     def _skipped_by_streams(self, message: Message) -> bool:
         # Faust's own skip condition (Stream.__aiter__); `tracked` is set only past it.
@@ -220,9 +288,29 @@ class TunedConsumer(faust_aiokafka.Consumer):
 
     async def commit(self, topics: Any = None, start_new_transaction: bool = True) -> bool:
         """Commit what is acknowledged now, after any commit already in flight finishes."""
-        while self._commit_fut is not None:
-            await asyncio.wait({self._commit_fut})
+        await self._commit_in_flight_done()
         return await super().commit(topics, start_new_transaction=start_new_transaction)
+
+    async def _commit_in_flight_done(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        while self._commit_fut is not None:
+            _, pending = await asyncio.wait({self._commit_fut}, timeout=timeout)
+            if pending:
+                return
+
+
+def _processed_run_end(committed: int | None, acked: set[int]) -> int | None:
+    """The last offset of the unbroken run of `acked` offsets from `committed`, if any.
+
+    A partition never committed starts where Faust's own commit starts it, at the lowest
+    acknowledged offset (its fetch began at the log's start, `auto_offset_reset=earliest`)."""
+    if not acked:
+        return None
+    through = min(acked) if committed is None else committed
+    if through not in acked:
+        return None
+    while through + 1 in acked:
+        through += 1
+    return through
 
 
 class TunedTransport(faust_aiokafka.Transport):

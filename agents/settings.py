@@ -23,10 +23,13 @@ class WorkerSettings:
     session_timeout_s: float = 6.0
     rebalance_timeout_s: float = 6.0
     heartbeat_interval_s: float = 1.0
-    # Faust commits acknowledged offsets on a timer (default 2.8 s): a worker that dies or is
-    # rebalanced away re-routes what it finished since the last commit, so the interval bounds
-    # the duplicates a membership change causes. A commit is one small request per interval.
+    # A worker killed outright re-routes, on its partitions' next owner, what it finished since
+    # its last commit (a rebalance commits first; agents/faust_consumer.py). Commits come on a
+    # timer (Faust's default 2.8 s) and after this many processed events, so a backlog routed in
+    # one batch is committed as soon as its outputs are acknowledged. A commit is one small
+    # request; one is in flight at a time.
     commit_interval_s: float = 0.5
+    commit_every_events: int = 50
     batch_size: int = 1000
     batch_within_s: float = 0.02
     data_dir: str = ".eis/worker"
@@ -43,6 +46,7 @@ class WorkerSettings:
             rebalance_timeout_s=_env_float("EIS_REBALANCE_TIMEOUT_S", 6.0),
             heartbeat_interval_s=_env_float("EIS_HEARTBEAT_INTERVAL_S", 1.0),
             commit_interval_s=_env_float("EIS_COMMIT_INTERVAL_S", 0.5),
+            commit_every_events=int(os.environ.get("EIS_COMMIT_EVERY_EVENTS", "50")),
             batch_size=int(os.environ.get("EIS_ROUTER_BATCH", "1000")),
             batch_within_s=_env_float("EIS_ROUTER_BATCH_WITHIN_S", 0.02),
             data_dir=os.environ.get("EIS_WORKER_DATA_DIR", ".eis/worker"),

@@ -151,8 +151,7 @@ async def test_a_partition_back_after_a_rebalance_skips_what_this_worker_process
     consumer._committed_offset[tp] = 30
     consumer._acked[tp].extend([30, 31, 32, 34])        # 33 still in the router
     consumer._acked_index[tp].update([30, 31, 32, 34])
-    assert consumer._contiguous_acked(tp) == 32         # what the revocation remembers
-    consumer._processed_through[tp] = 32
+    consumer._processed_through[tp] = 32                # what the revocation remembers
     for state in (consumer._acked, consumer._acked_index, consumer._committed_offset):
         state.pop(tp)                                   # what Faust's revocation drops
     await consumer.perform_seek()                       # back at the committed offset, 30
