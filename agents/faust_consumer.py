@@ -139,7 +139,7 @@ class TunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
                    for tp, offset in offsets.items()}
         try:
             await asyncio.wait_for(self._ensure_consumer().commit(request), REVOCATION_COMMIT_TIMEOUT_S)
-        except (KafkaError, asyncio.TimeoutError) as exc:
+        except (KafkaError, TimeoutError) as exc:
             logger.warning("Commit of revoked partitions before the rebalance failed (%r): their "
                            "next owner re-routes them from the previous commit", exc)
 
