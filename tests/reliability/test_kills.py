@@ -119,14 +119,13 @@ async def test_rebalance_storm_of_workers_loses_nothing_duplicates_little_and_ke
     report.save()
     assert report.lost == 0, report
     assert report.data["inversions"] == 0, report
-    # Each membership change may re-route what a moved partition finished since its last commit
-    # (faust_consumer.py says why): duplicates come only in the seconds after a change. In a
-    # 300-event run one partition's backlog can be a sixth of the load; at `make chaos` size the
-    # issue's 1 % holds.
+    # A rebalance commits what moves first (agents/faust_consumer.py); what the SIGKILLed worker
+    # finished since its last commit (every 50 events and every 0.5 s) is routed again once the
+    # group notices, a session timeout later. Duplicates come only in the seconds after a change.
     spontaneous = [second for second in report.data["duplicates_at"]
                    if not any(c - 1 <= int(second[:-1]) <= c + 6 for c in changed_at)]
     assert not spontaneous, report
-    assert report.duplicates <= (0.01 if chaos_events >= 10_000 else 0.25) * len(load.acked), report
+    assert report.duplicates <= max(0.01 * len(load.acked), 50), report
 
 
 async def test_graceful_shutdown_of_each_role_under_load_exits_in_30s_and_loses_nothing(
