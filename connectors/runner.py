@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 
 from confluent_kafka import TopicPartition
 
@@ -28,7 +29,12 @@ from schemas.metrics import Metrics
 
 log = logging.getLogger("eis.connect")
 
+# A connector killed outright delivers again what it finished since its last commit: commits come
+# every COMMIT_INTERVAL_S and, under load, once COMMIT_EVERY_EVENTS more events are finished
+# (checked every COMMIT_CHECK_S). A commit is one small request to the group coordinator.
 COMMIT_INTERVAL_S = 0.5
+COMMIT_EVERY_EVENTS = 50
+COMMIT_CHECK_S = 0.05
 LANE_HIGH_WATER = 1000   # fetched, unstarted events per partition before fetching from it pauses
 LANE_LOW_WATER = 200
 TOTAL_HIGH_WATER = 4000  # … and over all partitions of the destination: every partition pauses
@@ -80,6 +86,7 @@ class DestinationRunner:
         self.lanes: dict[Partition, Lane] = {}
         self.paused: set[Partition] = set()
         self.committed: dict[Partition, int] = {}
+        self.fetched_from: dict[Partition, int] = {}   # each lane's first offset
         self.consumer: AsyncConsumer | None = None
         self.failure: BaseException | None = None
 
@@ -94,7 +101,8 @@ class DestinationRunner:
         try:
             while not self.stopping.is_set():
                 for message in await consumer.getmany(500, timeout=0.2):
-                    self._lane(message.topic() or "", message.partition() or 0).queue.put_nowait(message)
+                    self._lane(message.topic() or "", message.partition() or 0,
+                               message.offset() or 0).queue.put_nowait(message)
                 self._apply_backpressure()
                 if self.failure is not None:
                     raise self.failure
@@ -111,9 +119,10 @@ class DestinationRunner:
         """Ask the runner to stop (SIGTERM): lanes stop between attempts."""
         self.stopping.set()
 
-    def _lane(self, topic: str, partition: int) -> Lane:
+    def _lane(self, topic: str, partition: int, first_offset: int) -> Lane:
         lane = self.lanes.get((topic, partition))
         if lane is None:
+            self.fetched_from[(topic, partition)] = first_offset
             commit_before = None
             if self.policy.guarantees == "at-most-once":
                 async def commit_before(offset: int) -> None:
@@ -179,6 +188,7 @@ class DestinationRunner:
             self.lanes.pop(tp, None)
             self.paused.discard(tp)
             self.committed.pop(tp, None)
+            self.fetched_from.pop(tp, None)
         if self.store is not None:
             kept = {p for _, p in self.lanes}
             for _, partition in revoked:
@@ -215,6 +225,15 @@ class DestinationRunner:
             self.committed[(done.topic, done.partition)] = done.offset
 
     async def _commit_periodically(self) -> None:
+        last = time.monotonic()
         while True:
-            await asyncio.sleep(COMMIT_INTERVAL_S)
-            await self._commit(list(self.lanes))
+            await asyncio.sleep(COMMIT_CHECK_S)
+            if time.monotonic() - last >= COMMIT_INTERVAL_S or self._finished_since_commit() >= COMMIT_EVERY_EVENTS:
+                await self._commit(list(self.lanes))
+                last = time.monotonic()
+
+    def _finished_since_commit(self) -> int:
+        """Events finished past the committed offsets (or past where a lane began)."""
+        committed, fetched_from = self.committed, self.fetched_from
+        return sum(max(0, lane.done - committed.get(tp, fetched_from.get(tp, lane.done)))
+                   for tp, lane in self.lanes.items() if lane.done is not None)

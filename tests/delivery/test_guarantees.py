@@ -10,6 +10,7 @@ from typing import ClassVar
 import pytest
 
 from connectors import registry
+from connectors import runner as runner_module
 from connectors.http import HttpSink
 from connectors.runner import group_id
 from schemas.destination_state import DestinationState
@@ -126,3 +127,22 @@ async def test_every_attempt_of_one_event_carries_the_same_idempotency_key(kafka
     assert [r.status for r in flaky.received] == [500, 500, 200]
     assert {r.headers["Idempotency-Key"] for r in flaky.received} == {f"{event_id}:r.s"}
     assert [r.headers["X-EIS-Attempt"] for r in flaky.received] == ["1", "2", "3"]
+
+
+async def test_a_connector_commits_every_fifty_finished_events_not_only_on_its_timer(
+        kafka, flaky, unique_name, monkeypatch) -> None:
+    # A connector killed outright delivers again what it finished since its last commit.
+    monkeypatch.setattr(runner_module, "COMMIT_INTERVAL_S", 3600.0)
+    pipeline = load(pipeline_yaml(unique_name, f"""
+      - {{id: s, type: http, url: "{flaky.url}/in"}}""", partitions=1), kafka)
+    destination = pipeline.destinations["r.s"]
+    await produce_events(kafka, destination.topic, 60, keys=1)
+    async with runner(pipeline, "r.s", kafka):
+        await flaky.wait_for(60, timeout=20)
+        committed = [-1]
+        for _ in range(100):
+            committed = await committed_offsets(kafka, group_id(pipeline, destination), destination.topic)
+            if committed[0] >= 50:
+                break
+            await asyncio.sleep(0.1)
+        assert committed[0] >= 50, committed
