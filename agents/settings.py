@@ -24,10 +24,10 @@ class WorkerSettings:
     rebalance_timeout_s: float = 6.0
     heartbeat_interval_s: float = 1.0
     # A worker killed outright re-routes, on its partitions' next owner, what it finished since
-    # its last commit (a rebalance commits first; agents/faust_consumer.py). Commits come on a
-    # timer (Faust's default 2.8 s) and after this many processed events, so a backlog routed in
-    # one batch is committed as soon as its outputs are acknowledged. A commit is one small
-    # request; one is in flight at a time.
+    # its last commit (a rebalance commits first; agents/faust_consumer.py). Commits come every
+    # `commit_interval_s` (Faust's default is 2.8 s) and after `commit_every_events` processed
+    # events, so a backlog routed in one batch is committed as soon as its outputs are
+    # acknowledged. A commit is one small request; one is in flight at a time.
     commit_interval_s: float = 0.5
     commit_every_events: int = 50
     batch_size: int = 1000
