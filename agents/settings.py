@@ -5,9 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-
-def _env_float(name: str, default: float) -> float:
-    return float(os.environ.get(name, default))
+from schemas.environment import env_int, env_port, env_seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,18 +34,20 @@ class WorkerSettings:
 
     @classmethod
     def from_env(cls) -> WorkerSettings:
-        """Read EIS_KAFKA_BOOTSTRAP, EIS_WORKER_WEB_HOST/PORT, EIS_FETCH_MAX_WAIT_MS, …"""
+        """Read EIS_KAFKA_BOOTSTRAP, EIS_WORKER_WEB_HOST/PORT, EIS_FETCH_MAX_WAIT_MS, …
+
+        Raises SettingError naming a variable whose value cannot be used."""
         return cls(
             bootstrap=os.environ.get("EIS_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
             web_host=os.environ.get("EIS_WORKER_WEB_HOST", "127.0.0.1"),
-            web_port=int(os.environ.get("EIS_WORKER_WEB_PORT", "6066")),
-            fetch_max_wait_ms=int(os.environ.get("EIS_FETCH_MAX_WAIT_MS", "100")),
-            session_timeout_s=_env_float("EIS_SESSION_TIMEOUT_S", 6.0),
-            rebalance_timeout_s=_env_float("EIS_REBALANCE_TIMEOUT_S", 6.0),
-            heartbeat_interval_s=_env_float("EIS_HEARTBEAT_INTERVAL_S", 1.0),
-            commit_interval_s=_env_float("EIS_COMMIT_INTERVAL_S", 0.5),
-            commit_every_events=int(os.environ.get("EIS_COMMIT_EVERY_EVENTS", "50")),
-            batch_size=int(os.environ.get("EIS_ROUTER_BATCH", "1000")),
-            batch_within_s=_env_float("EIS_ROUTER_BATCH_WITHIN_S", 0.02),
+            web_port=env_port("EIS_WORKER_WEB_PORT", 6066),
+            fetch_max_wait_ms=env_int("EIS_FETCH_MAX_WAIT_MS", 100, low=0),
+            session_timeout_s=env_seconds("EIS_SESSION_TIMEOUT_S", 6.0),
+            rebalance_timeout_s=env_seconds("EIS_REBALANCE_TIMEOUT_S", 6.0),
+            heartbeat_interval_s=env_seconds("EIS_HEARTBEAT_INTERVAL_S", 1.0),
+            commit_interval_s=env_seconds("EIS_COMMIT_INTERVAL_S", 0.5),
+            commit_every_events=env_int("EIS_COMMIT_EVERY_EVENTS", 50),
+            batch_size=env_int("EIS_ROUTER_BATCH", 1000),
+            batch_within_s=env_seconds("EIS_ROUTER_BATCH_WITHIN_S", 0.02),
             data_dir=os.environ.get("EIS_WORKER_DATA_DIR", ".eis/worker"),
         )

@@ -12,6 +12,7 @@ from aiohttp import web
 from connectors.runner import DestinationRunner
 from connectors.switch import DestinationStateUnavailable, DestinationSwitches
 from schemas.config import Pipeline
+from schemas.environment import env_int
 from schemas.kafka.producer import AsyncProducer
 from schemas.kafka.settings import KafkaSettings
 from schemas.metrics import Metrics, process_metrics
@@ -73,12 +74,13 @@ def run_connectors(pipeline: Pipeline, destination_ids: list[str]) -> int:
         return 2
     import uvloop
 
+    port = env_int("EIS_CONNECT_METRICS_PORT", 9464, low=0, high=65535) or None  # 0: no metrics
+
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        port = int(os.environ.get("EIS_CONNECT_METRICS_PORT", "9464")) or None
         await serve_connectors(pipeline, destination_ids, KafkaSettings.from_env(),
                                process_metrics(), stop, port)
 

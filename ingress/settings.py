@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
 from ingress.body import BodyLimits
+from schemas.environment import env_int, env_seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,30 +87,32 @@ class IngressSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> IngressSettings:
-        """Read EIS_MAX_BODY_BYTES, EIS_MAX_DECODED_BYTES, EIS_WORKER_URL, EIS_TLS_*, …"""
+        """Read EIS_MAX_BODY_BYTES, EIS_MAX_DECODED_BYTES, EIS_WORKER_URL, EIS_TLS_*, …
+
+        Raises SettingError naming a variable whose value cannot be used."""
         env = os.environ if environ is None else environ
         defaults = BodyLimits()
         server = ServerLimits()
         replicas = env.get("EIS_INGRESS_REPLICAS")
         return cls(
             limits=BodyLimits(
-                max_body_bytes=int(env.get("EIS_MAX_BODY_BYTES", defaults.max_body_bytes)),
-                max_decoded_bytes=int(env.get("EIS_MAX_DECODED_BYTES", defaults.max_decoded_bytes)),
+                max_body_bytes=env_int("EIS_MAX_BODY_BYTES", defaults.max_body_bytes, environ=env),
+                max_decoded_bytes=env_int("EIS_MAX_DECODED_BYTES", defaults.max_decoded_bytes, environ=env),
             ),
             worker_url=env.get("EIS_WORKER_URL", "http://127.0.0.1:6066"),
-            max_batch_events=int(env.get("EIS_MAX_BATCH_EVENTS", "1000")),
+            max_batch_events=env_int("EIS_MAX_BATCH_EVENTS", 1000, environ=env),
             server=ServerLimits(
-                max_line_size=int(env.get("EIS_MAX_LINE_SIZE", server.max_line_size)),
-                max_field_size=int(env.get("EIS_MAX_FIELD_SIZE", server.max_field_size)),
-                max_headers=int(env.get("EIS_MAX_HEADERS", server.max_headers)),
-                idle_timeout_s=float(env.get("EIS_IDLE_TIMEOUT_S", server.idle_timeout_s)),
-                body_timeout_s=float(env.get("EIS_BODY_TIMEOUT_S", server.body_timeout_s)),
-                max_connections=int(env.get("EIS_MAX_CONNECTIONS", server.max_connections)),
+                max_line_size=env_int("EIS_MAX_LINE_SIZE", server.max_line_size, environ=env),
+                max_field_size=env_int("EIS_MAX_FIELD_SIZE", server.max_field_size, environ=env),
+                max_headers=env_int("EIS_MAX_HEADERS", server.max_headers, environ=env),
+                idle_timeout_s=env_seconds("EIS_IDLE_TIMEOUT_S", server.idle_timeout_s, environ=env),
+                body_timeout_s=env_seconds("EIS_BODY_TIMEOUT_S", server.body_timeout_s, environ=env),
+                max_connections=env_int("EIS_MAX_CONNECTIONS", server.max_connections, environ=env),
             ),
             tls=TlsSettings(cert=env.get("EIS_TLS_CERT") or None, key=env.get("EIS_TLS_KEY") or None,
                             client_ca=env.get("EIS_TLS_CLIENT_CA") or None),
             admin_key=env.get("EIS_ADMIN_KEY") or None,
-            replicas=int(replicas) if replicas else None,
-            heartbeat_interval_s=float(env.get("EIS_INGRESS_HEARTBEAT_S", "2")),
-            replay_max_entries=int(env.get("EIS_REPLAY_MAX_ENTRIES", "500000")),
+            replicas=env_int("EIS_INGRESS_REPLICAS", 1, environ=env) if replicas else None,
+            heartbeat_interval_s=env_seconds("EIS_INGRESS_HEARTBEAT_S", 2.0, environ=env),
+            replay_max_entries=env_int("EIS_REPLAY_MAX_ENTRIES", 500_000, environ=env),
         )

@@ -9,7 +9,9 @@ import os
 import sys
 from collections.abc import Sequence
 
+from schemas.environment import SettingError, env_port
 from schemas.errors import ConfigError
+from schemas.kafka.errors import KafkaConfigError
 
 
 def _add_config(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ingress = commands.add_parser("ingress", help="the HTTP edge: webhooks, publish API")
     _add_config(ingress)
-    ingress.add_argument("--port", type=int, default=int(os.environ.get("EIS_INGRESS_PORT", "8080")))
+    ingress.add_argument("--port", type=int, default=env_port("EIS_INGRESS_PORT", 8080))
     ingress.add_argument("--host", default=os.environ.get("EIS_INGRESS_HOST", "0.0.0.0"))  # noqa: S104
 
     worker = commands.add_parser("worker", help="Faust agents: routing, transforms, tracking")
@@ -68,13 +70,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `eis` console script."""
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        args = build_parser().parse_args(argv)
+        logging.basicConfig(level=args.log_level.upper(),
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         return _dispatch(args)
     except ConfigError as exc:
         print(f"eis: invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    except (SettingError, KafkaConfigError) as exc:
+        print(f"eis: invalid setting: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
