@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ingress = commands.add_parser("ingress", help="the HTTP edge: webhooks, publish API")
     _add_config(ingress)
-    ingress.add_argument("--port", type=int, default=env_port("EIS_INGRESS_PORT", 8080))
+    ingress.add_argument("--port", type=int, help="default $EIS_INGRESS_PORT, else 8080")
     ingress.add_argument("--host", default=os.environ.get("EIS_INGRESS_HOST", "0.0.0.0"))  # noqa: S104
 
     worker = commands.add_parser("worker", help="Faust agents: routing, transforms, tracking")
@@ -111,7 +111,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "ingress":
         from ingress.server import run_ingress
 
-        run_ingress(pipeline, host=args.host, port=args.port)
+        run_ingress(pipeline, host=args.host, port=args.port or env_port("EIS_INGRESS_PORT", 8080))
         return 0
     if args.command == "worker":
         from agents.settings import WorkerSettings

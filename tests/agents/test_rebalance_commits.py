@@ -16,6 +16,7 @@ from aiokafka.errors import CommitFailedError
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 from faust.types import TP
 
+from agents import faust_consumer
 from tests.agents.test_skipped_acks import delivered
 
 
@@ -36,11 +37,14 @@ def app_revocation(consumer: Any, during: Callable[[], Awaitable[None]] | None =
 class AiokafkaCommits:
     """aiokafka's consumer, as far as the thread's commit before a rejoin uses it."""
 
-    def __init__(self, error: Exception | None = None) -> None:
+    def __init__(self, error: Exception | None = None, *, answers: bool = True) -> None:
         self.committed: list[dict[TopicPartition, OffsetAndMetadata]] = []
         self.error = error
+        self.answers = answers
 
     async def commit(self, offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
+        if not self.answers:
+            await asyncio.Event().wait()
         if self.error is not None:
             raise self.error
         self.committed.append(offsets)
@@ -128,6 +132,32 @@ async def test_a_failed_commit_before_the_rejoin_is_logged_not_raised(worker, ca
     through_the_thread(consumer, AiokafkaCommits(CommitFailedError("group rebalanced")))
     await consumer._thread.on_partitions_revoked({tp})
     assert "Commit of revoked partitions before the rebalance failed" in caplog.text
+
+
+async def test_a_commit_the_broker_does_not_answer_lets_the_rebalance_go_on(worker, caplog,
+                                                                          monkeypatch) -> None:
+    # The group waits for this callback; a commit stuck past the bound is given up.
+    monkeypatch.setattr(faust_consumer, "REVOCATION_COMMIT_TIMEOUT_S", 0.05)
+    app, topic = worker
+    consumer, tp = app.consumer, TP(topic, 0)
+    consumer._committed_offset[tp] = 30
+    processed(consumer, tp, 30)
+    app_revocation(consumer)
+    through_the_thread(consumer, AiokafkaCommits(answers=False))
+    await asyncio.wait_for(consumer._thread.on_partitions_revoked({tp}), 5)
+    assert "Commit of revoked partitions before the rebalance failed" in caplog.text
+
+
+async def test_a_timer_commit_that_never_finishes_does_not_hold_the_revocation(worker, monkeypatch) -> None:
+    monkeypatch.setattr(faust_consumer, "REVOCATION_COMMIT_TIMEOUT_S", 0.05)
+    app, topic = worker
+    consumer, tp = app.consumer, TP(topic, 0)
+    consumer._committed_offset[tp] = 30
+    processed(consumer, tp, 30, 31)
+    consumer._commit_fut = asyncio.get_running_loop().create_future()   # stuck
+    app_revocation(consumer)
+    await asyncio.wait_for(consumer.on_partitions_revoked({tp}), 5)
+    assert consumer.take_revocation_offsets() == {tp: 32}
 
 
 async def test_every_fifty_acknowledgements_start_a_commit(worker) -> None:
